@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['./src/polyfill.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Multi-process tests spawn real nodes; two cores cannot run many of them at once.
+    fileParallelism: false
+  }
+})
