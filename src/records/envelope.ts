@@ -1,0 +1,149 @@
+// The signed envelope: {v, type, body, sigs}. The id and every signature cover the canonical
+// unsigned form {v, type, body}, so countersigning adds a signature without changing the id.
+import { Type } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { canonicalBytes } from './canonical.js'
+import { fromBase64url, sha256, toBase64url, toHex } from './bytes.js'
+import { RecordError } from './errors.js'
+import { bodyChecker, isRecordType, recordSpecs, type BodyOf, type RecordType } from './registry.js'
+import { verifySignature, type KeyPair } from '../identity/ed25519.js'
+import { PartyId } from './common-schemas.js'
+
+export const ENVELOPE_VERSION = 1
+export const SIGNATURE_DOMAIN = 'pairgrid/record/v1'
+/** Largest encoded record accepted from the network. */
+export const MAX_RECORD_BYTES = 16 * 1024
+const MAX_DEPTH = 8
+
+export interface Signature { by: string, sig: string }
+
+export interface Envelope<T extends RecordType = RecordType> {
+  v: 1
+  type: T
+  body: BodyOf<T>
+  sigs: Signature[]
+}
+
+/** A record whose schema and signatures have been checked, with its id. */
+export interface Verified<T extends RecordType = RecordType> {
+  id: string
+  record: Envelope<T>
+}
+
+export const EnvelopeSchema = Type.Object({
+  v: Type.Literal(ENVELOPE_VERSION),
+  type: Type.String({ maxLength: 64 }),
+  body: Type.Object({}, { additionalProperties: true }),
+  sigs: Type.Array(Type.Object({
+    by: PartyId,
+    sig: Type.String({ pattern: '^[A-Za-z0-9_-]{86}$', description: 'base64url Ed25519 signature' })
+  }, { additionalProperties: false }), { minItems: 1, maxItems: 4 })
+}, { additionalProperties: false })
+const envelopeCheck = TypeCompiler.Compile(EnvelopeSchema)
+
+const encoder = new TextEncoder()
+const domainPrefix = encoder.encode(SIGNATURE_DOMAIN + '\0')
+
+function unsignedBytes (type: RecordType, body: unknown): Uint8Array {
+  return canonicalBytes({ v: ENVELOPE_VERSION, type, body })
+}
+
+function signingMessage (type: RecordType, unsigned: Uint8Array): Uint8Array {
+  const typeBytes = encoder.encode(type + '\0')
+  const msg = new Uint8Array(domainPrefix.length + typeBytes.length + unsigned.length)
+  msg.set(domainPrefix, 0)
+  msg.set(typeBytes, domainPrefix.length)
+  msg.set(unsigned, domainPrefix.length + typeBytes.length)
+  return msg
+}
+
+export function recordId (record: Pick<Envelope, 'type' | 'body'>): string {
+  return toHex(sha256(unsignedBytes(record.type, record.body)))
+}
+
+export function signRecord<T extends RecordType> (type: T, body: BodyOf<T>, keys: KeyPair): Verified<T> {
+  const unsigned = unsignedBytes(type, body)
+  const sig = toBase64url(keys.sign(signingMessage(type, unsigned)))
+  return { id: toHex(sha256(unsigned)), record: { v: ENVELOPE_VERSION, type, body, sigs: [{ by: keys.id, sig }] } }
+}
+
+/** Adds the next expected signature (countersign). Refuses a signer the record does not name next. */
+export function countersign<T extends RecordType> (signed: Verified<T>, keys: KeyPair): Verified<T> {
+  const { record } = signed
+  const expected = expectedSigners(record)
+  if (expected[record.sigs.length] !== keys.id) {
+    throw new RecordError('unexpected-signer', `${record.type} does not expect a signature from ${keys.id} at position ${record.sigs.length}`)
+  }
+  const sig = toBase64url(keys.sign(signingMessage(record.type, unsignedBytes(record.type, record.body))))
+  return { id: signed.id, record: { ...record, sigs: [...record.sigs, { by: keys.id, sig }] } }
+}
+
+function expectedSigners (record: Pick<Envelope, 'type' | 'body'>): string[] {
+  return (recordSpecs[record.type].signers as (b: unknown) => string[])(record.body)
+}
+
+export function isFullySigned (record: Envelope): boolean {
+  return record.sigs.length === expectedSigners(record).length
+}
+
+function depthOf (value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0
+  if (limit <= 0) return 1
+  let max = 0
+  for (const v of Object.values(value)) max = Math.max(max, depthOf(v, limit - 1))
+  return max + 1
+}
+
+/**
+ * Checks an already-parsed value as a record: envelope shape, body schema, semantic checks,
+ * then every signature against the parties the body names, in order.
+ */
+export function verifyRecord<T extends RecordType = RecordType> (value: unknown, allowed?: readonly T[]): Verified<T> {
+  if (depthOf(value, MAX_DEPTH + 1) > MAX_DEPTH) throw new RecordError('too-deep', `record nests deeper than ${MAX_DEPTH} levels`)
+  if (!envelopeCheck.Check(value)) {
+    const first = envelopeCheck.Errors(value).First()
+    throw new RecordError('schema', `envelope: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`)
+  }
+  const env = value as unknown as Envelope
+  if (!isRecordType(env.type) || (allowed !== undefined && !(allowed as readonly string[]).includes(env.type))) {
+    throw new RecordError('unknown-type', `record type ${JSON.stringify(env.type)} is not accepted here`)
+  }
+  const checker = bodyChecker(env.type)
+  if (!checker.Check(env.body)) {
+    const first = checker.Errors(env.body).First()
+    throw new RecordError('schema', `${env.type}: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`)
+  }
+  const spec = recordSpecs[env.type]
+  const problem = 'check' in spec ? (spec.check as (b: unknown) => string | undefined)(env.body) : undefined
+  if (problem !== undefined) throw new RecordError('schema', `${env.type}: ${problem}`)
+
+  const signers = expectedSigners(env)
+  if (env.sigs.length < spec.minSignatures) throw new RecordError('missing-signature', `${env.type} needs ${spec.minSignatures} signature(s)`)
+  if (env.sigs.length > signers.length) throw new RecordError('unexpected-signer', `${env.type} carries more signatures than it names signers`)
+  const unsigned = unsignedBytes(env.type, env.body)
+  const msg = signingMessage(env.type, unsigned)
+  env.sigs.forEach((s, i) => {
+    if (s.by !== signers[i]) throw new RecordError('unexpected-signer', `${env.type} signature ${i} is by ${s.by}, expected ${signers[i] ?? 'nobody'}`)
+    const sig = fromBase64url(s.sig)
+    // base64url of 64 bytes leaves 4 slack bits: only the canonical spelling is one signature.
+    if (toBase64url(sig) !== s.sig) throw new RecordError('bad-signature', `${env.type} signature ${i} is not canonical base64url`)
+    if (!verifySignature(s.by, msg, sig)) throw new RecordError('bad-signature', `${env.type} signature ${i} by ${s.by} does not verify`)
+  })
+  return { id: toHex(sha256(unsigned)), record: env as Envelope<T> }
+}
+
+/** Decodes bytes from the network into a verified record. Throws RecordError with a typed code. */
+export function decodeRecord<T extends RecordType = RecordType> (bytes: Uint8Array, allowed?: readonly T[], maxBytes = MAX_RECORD_BYTES): Verified<T> {
+  if (bytes.length > maxBytes) throw new RecordError('oversized', `record of ${bytes.length} bytes exceeds ${maxBytes}`)
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch (err) {
+    throw new RecordError('malformed-json', `not UTF-8 JSON: ${(err as Error).message}`)
+  }
+  return verifyRecord(value, allowed)
+}
+
+export function encodeRecord (record: Envelope): Uint8Array {
+  return canonicalBytes(record)
+}

@@ -1,0 +1,123 @@
+// Bodies of the four-step grid-service records (seed 000). The envelope around them is in envelope.ts.
+import { Type, type Static } from '@sinclair/typebox'
+import { Amount, Detail, Hash, Nonce, PartyId, Price, Quantity, RecordId, Ref, ServiceType, Time, Window } from './common-schemas.js'
+
+export const RequestBody = Type.Object({
+  marketplace: Ref,
+  requester: PartyId,
+  service: ServiceType,
+  window: Window,
+  quantity: Quantity,
+  price: Price,
+  settlementMethod: Ref,
+  settlementIntervalMs: Type.Integer({ minimum: 60_000, maximum: 31 * 24 * 3_600_000 }),
+  toleranceBp: Type.Integer({ minimum: 0, maximum: 10_000, description: 'allowed shortfall of executed against committed, in basis points' }),
+  nonce: Nonce,
+  issuedAt: Time,
+  expiresAt: Time
+}, { additionalProperties: false })
+export type RequestBody = Static<typeof RequestBody>
+
+export const CommitmentBody = Type.Object({
+  request: RecordId,
+  marketplace: Ref,
+  requester: PartyId,
+  provider: PartyId,
+  service: ServiceType,
+  window: Window,
+  quantity: Quantity,
+  price: Price,
+  settlementMethod: Ref,
+  meter: PartyId,
+  elements: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), { minItems: 1, maxItems: 64 }),
+  issuedAt: Time
+}, { additionalProperties: false })
+export type CommitmentBody = Static<typeof CommitmentBody>
+
+export const AcceptanceBody = Type.Object({
+  commitment: RecordId,
+  request: RecordId,
+  requester: PartyId,
+  provider: PartyId,
+  issuedAt: Time
+}, { additionalProperties: false })
+export type AcceptanceBody = Static<typeof AcceptanceBody>
+
+export const RejectionReason = Type.Union([
+  Type.Literal('filled'),
+  Type.Literal('expired'),
+  Type.Literal('window-passed'),
+  Type.Literal('inconsistent-terms'),
+  Type.Literal('unknown-request'),
+  Type.Literal('not-admitted'),
+  Type.Literal('auction-lost')
+])
+export type RejectionReason = Static<typeof RejectionReason>
+
+export const RejectionBody = Type.Object({
+  commitment: RecordId,
+  request: RecordId,
+  requester: PartyId,
+  provider: PartyId,
+  reason: RejectionReason,
+  detail: Detail,
+  issuedAt: Time
+}, { additionalProperties: false })
+export type RejectionBody = Static<typeof RejectionBody>
+
+export const Telemetry = Type.Object({
+  meter: PartyId,
+  from: Time,
+  to: Time,
+  count: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  firstSeq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  lastSeq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  root: Hash
+}, { additionalProperties: false, description: 'root = RFC 9162 Merkle root over the record ids of the readings, in seq order' })
+export type Telemetry = Static<typeof Telemetry>
+
+export const SettlementBody = Type.Object({
+  request: RecordId,
+  commitment: RecordId,
+  acceptance: RecordId,
+  marketplace: Ref,
+  requester: PartyId,
+  provider: PartyId,
+  service: ServiceType,
+  window: Window,
+  settlementMethod: Ref,
+  committed: Quantity,
+  baseline: Type.Integer({ minimum: -1_000_000_000_000, maximum: 1_000_000_000_000, description: 'baseline in the committed unit, as the settlement method defines it' }),
+  executed: Type.Integer({ minimum: -1_000_000_000_000, maximum: 1_000_000_000_000, description: 'executed quantity in the committed unit' }),
+  paidEnergy: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Wh or varh paid for' }),
+  price: Price,
+  amount: Amount,
+  telemetry: Telemetry,
+  issuedAt: Time
+}, { additionalProperties: false })
+export type SettlementBody = Static<typeof SettlementBody>
+
+export const DisputeReason = Type.Union([
+  Type.Literal('digest-mismatch'),
+  Type.Literal('bad-reading'),
+  Type.Literal('missing-readings'),
+  Type.Literal('meter-mismatch'),
+  Type.Literal('quantity-mismatch'),
+  Type.Literal('amount-mismatch'),
+  Type.Literal('under-delivery'),
+  Type.Literal('terms-mismatch'),
+  Type.Literal('telemetry-unavailable')
+])
+export type DisputeReason = Static<typeof DisputeReason>
+
+export const DisputeBody = Type.Object({
+  settlement: RecordId,
+  commitment: RecordId,
+  request: RecordId,
+  by: PartyId,
+  against: PartyId,
+  reason: DisputeReason,
+  detail: Detail,
+  issuedAt: Time
+}, { additionalProperties: false })
+export type DisputeBody = Static<typeof DisputeBody>

@@ -1,0 +1,63 @@
+// Every record type: its body schema, who must sign it (in order), and the checks a schema
+// cannot express. Adding a record type means adding one entry here and one schema file.
+import type { TSchema, Static } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import { AcceptanceBody, CommitmentBody, DisputeBody, RejectionBody, RequestBody, SettlementBody } from './grid-schemas.js'
+import { ReadingBody } from './meter-schemas.js'
+import type { Window } from './common-schemas.js'
+
+interface Spec<S extends TSchema> {
+  schema: S
+  /** Parties whose signatures a complete record carries, in signing order. */
+  signers: (body: Static<S>) => string[]
+  /** How many of those signatures a record needs to be accepted at all (settlement: 1 before countersign). */
+  minSignatures: number
+  check?: (body: Static<S>) => string | undefined
+}
+
+const windowCheck = (w: Window): string | undefined => w.end > w.start ? undefined : 'window.end must be after window.start'
+
+export const recordSpecs = {
+  'grid.request': {
+    schema: RequestBody,
+    signers: (b) => [b.requester],
+    minSignatures: 1,
+    check: (b) => windowCheck(b.window) ?? (b.expiresAt > b.issuedAt ? undefined : 'expiresAt must be after issuedAt')
+  } satisfies Spec<typeof RequestBody>,
+  'grid.commitment': {
+    schema: CommitmentBody,
+    signers: (b) => [b.provider],
+    minSignatures: 1,
+    check: (b) => windowCheck(b.window)
+  } satisfies Spec<typeof CommitmentBody>,
+  'grid.acceptance': { schema: AcceptanceBody, signers: (b) => [b.requester], minSignatures: 1 } satisfies Spec<typeof AcceptanceBody>,
+  'grid.rejection': { schema: RejectionBody, signers: (b) => [b.requester], minSignatures: 1 } satisfies Spec<typeof RejectionBody>,
+  'meter.reading': { schema: ReadingBody, signers: (b) => [b.meter], minSignatures: 1 } satisfies Spec<typeof ReadingBody>,
+  'grid.settlement': {
+    schema: SettlementBody,
+    signers: (b) => [b.provider, b.requester],
+    minSignatures: 1,
+    check: (b) => windowCheck(b.window) ??
+      (b.telemetry.to > b.telemetry.from ? undefined : 'telemetry.to must be after telemetry.from') ??
+      (b.telemetry.lastSeq - b.telemetry.firstSeq + 1 === b.telemetry.count ? undefined : 'telemetry.count must equal lastSeq - firstSeq + 1')
+  } satisfies Spec<typeof SettlementBody>,
+  'grid.dispute': { schema: DisputeBody, signers: (b) => [b.by], minSignatures: 1 } satisfies Spec<typeof DisputeBody>
+} as const
+
+export type RecordSpecs = typeof recordSpecs
+export type RecordType = keyof RecordSpecs
+export type BodyOf<T extends RecordType> = Static<RecordSpecs[T]['schema']>
+
+export const recordTypes = Object.keys(recordSpecs) as RecordType[]
+
+const compiled = new Map<RecordType, TypeCheck<TSchema>>(
+  recordTypes.map(t => [t, TypeCompiler.Compile(recordSpecs[t].schema as TSchema)])
+)
+
+export function bodyChecker (type: RecordType): TypeCheck<TSchema> {
+  return compiled.get(type) as TypeCheck<TSchema>
+}
+
+export function isRecordType (type: string): type is RecordType {
+  return Object.hasOwn(recordSpecs, type)
+}
