@@ -1,0 +1,35 @@
+// The clock is injected everywhere: a devnet runs simulated time faster than wall time, and every
+// process of one devnet derives the same simulated time from a shared (wall, sim) origin.
+export interface Clock {
+  /** Simulated time, ms since the Unix epoch. */
+  now: () => number
+  /** Simulated milliseconds per wall millisecond. */
+  readonly speed: number
+  /** Waits until simulated time reaches `t` (or the signal aborts). */
+  until: (t: number, signal?: AbortSignal) => Promise<void>
+}
+
+export interface ClockOrigin { wall: number, sim: number, speed: number }
+
+export function scaledClock ({ wall, sim, speed }: ClockOrigin): Clock {
+  if (!(speed > 0)) throw new Error('clock speed must be positive')
+  const now = (): number => Math.floor(sim + (Date.now() - wall) * speed)
+  return {
+    now,
+    speed,
+    until: async (t, signal) => {
+      while (now() < t) {
+        signal?.throwIfAborted()
+        const { promise, resolve } = Promise.withResolvers<void>()
+        const timer = setTimeout(resolve, Math.max(1, Math.ceil((t - now()) / speed)))
+        const abort = (): void => { clearTimeout(timer); resolve() }
+        signal?.addEventListener('abort', abort, { once: true })
+        await promise
+        signal?.removeEventListener('abort', abort)
+      }
+      signal?.throwIfAborted()
+    }
+  }
+}
+
+export const realClock = (): Clock => scaledClock({ wall: Date.now(), sim: Date.now(), speed: 1 })
