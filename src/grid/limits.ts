@@ -1,0 +1,7 @@
+// Size and time bounds of each stream protocol.
+import type { RpcLimits } from '../net/rpc.js'
+
+export const COMMIT_LIMITS: RpcLimits = { maxRequestBytes: 16 * 1024, maxResponseBytes: 16 * 1024, timeoutMs: 10_000 }
+export const SETTLE_LIMITS: RpcLimits = { maxRequestBytes: 16 * 1024, maxResponseBytes: 16 * 1024, timeoutMs: 30_000 }
+/** A day of 10-second readings is ~8,640 readings of ~650 bytes. */
+export const TELEMETRY_LIMITS: RpcLimits = { maxRequestBytes: 1024, maxResponseBytes: 8 * 1024 * 1024, timeoutMs: 20_000 }

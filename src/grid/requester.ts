@@ -1,0 +1,122 @@
+// The requester's side (utility, ISO, peer, community entity): publish a signed request, answer
+// each commitment with a signed acceptance or rejection, and countersign or dispute settlements.
+import { randomBytes } from 'node:crypto'
+import { countersign, decodeRecord, signRecord, type Envelope, type Verified } from '../records/envelope.js'
+import type { RequestBody } from '../records/grid-schemas.js'
+import type { RejectionReason } from '../records/grid-schemas.js'
+import { RefusedError, call } from '../net/rpc.js'
+import { PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
+import { peerIdOfParty } from '../identity/peer.js'
+import { checkSettlement } from '../market/settlement.js'
+import { settlementMethod } from '../market/methods.js'
+import type { RequestChannel } from '../net/gossip.js'
+import { persist, type PartyContext } from './context.js'
+import { termsMismatch } from './terms.js'
+import { TelemetryStore } from './telemetry-store.js'
+import { TELEMETRY_LIMITS } from './limits.js'
+
+export type RequestParams = Omit<RequestBody, 'requester' | 'nonce' | 'issuedAt'>
+
+export class Requester {
+  readonly telemetry: TelemetryStore
+
+  constructor (private readonly ctx: PartyContext, private readonly channel: RequestChannel) {
+    this.telemetry = new TelemetryStore(ctx.db)
+  }
+
+  async publish (params: RequestParams): Promise<Verified<'grid.request'>> {
+    const { ctx } = this
+    if (settlementMethod(params.settlementMethod) === undefined) throw new Error(`unknown settlement method ${params.settlementMethod}`)
+    const body: RequestBody = { ...params, requester: ctx.keys.id, nonce: randomBytes(16).toString('hex'), issuedAt: ctx.clock.now() }
+    const request = signRecord('grid.request', body, ctx.keys)
+    await persist(ctx, request)
+    const recipients = await this.channel.publish(request)
+    ctx.logger.info({ request: request.id, service: body.service, quantity: body.quantity, recipients }, 'request published')
+    return request
+  }
+
+  private async answer (commitment: Verified<'grid.commitment'>, reason: RejectionReason | undefined, detail: string): Promise<Envelope> {
+    const { ctx } = this
+    const c = commitment.record.body
+    const common = { commitment: commitment.id, request: c.request, requester: ctx.keys.id, provider: c.provider, issuedAt: ctx.clock.now() }
+    const answer = reason === undefined
+      ? signRecord('grid.acceptance', common, ctx.keys)
+      : signRecord('grid.rejection', { ...common, reason, detail }, ctx.keys)
+    await persist(ctx, commitment, answer)
+    ctx.logger.info({ tx: commitment.id, provider: c.provider, answer: answer.record.type, reason, detail }, 'commitment answered')
+    return answer.record
+  }
+
+  /** Handler of the commit stream: one commitment in, one signed answer out. */
+  async onCommitment (bytes: Uint8Array, remoteParty: string): Promise<Envelope> {
+    const { ctx } = this
+    const commitment = decodeRecord(bytes, ['grid.commitment'] as const)
+    const c = commitment.record.body
+    if (c.provider !== remoteParty) throw new RefusedError('signer-not-peer', 'commitment is signed by another party than the stream peer')
+    if (c.requester !== ctx.keys.id) throw new RefusedError('wrong-requester', 'commitment names another requester')
+    const existing = ctx.book.txs.get(commitment.id)?.answer
+    if (existing !== undefined) return existing.record
+    const request = ctx.book.requests.get(c.request)
+    if (request === undefined || request.record.body.requester !== ctx.keys.id) return await this.answer(commitment, 'unknown-request', 'no request of ours has this id')
+    const r = request.record.body
+    const mismatch = termsMismatch(r, c)
+    if (mismatch !== undefined) return await this.answer(commitment, 'inconsistent-terms', mismatch)
+    if (ctx.clock.now() >= r.expiresAt) return await this.answer(commitment, 'expired', `request expired at ${new Date(r.expiresAt).toISOString()}`)
+    // The fill check and the reservation below run without an await between them, so concurrent
+    // commitments for one request can never be accepted beyond its quantity.
+    const remaining = r.quantity.value - ctx.book.filled(request.id) - this.pendingFill(request.id)
+    if (c.quantity.value > remaining) return await this.answer(commitment, 'filled', `${remaining} ${r.quantity.unit} remain of ${r.quantity.value}`)
+    this.pending.set(commitment.id, { request: request.id, value: c.quantity.value })
+    try {
+      return await this.answer(commitment, undefined, '')
+    } finally {
+      this.pending.delete(commitment.id)
+    }
+  }
+
+  private readonly pending = new Map<string, { request: string, value: number }>()
+  private pendingFill (requestId: string): number {
+    let sum = 0
+    for (const p of this.pending.values()) if (p.request === requestId) sum += p.value
+    return sum
+  }
+
+  /** Handler of the settle stream: fetch the telemetry, check, countersign or dispute. */
+  async onSettlement (bytes: Uint8Array, remoteParty: string): Promise<Envelope> {
+    const { ctx } = this
+    const settlement = decodeRecord(bytes, ['grid.settlement'] as const)
+    const s = settlement.record.body
+    if (s.provider !== remoteParty) throw new RefusedError('signer-not-peer', 'settlement is signed by another party than the stream peer')
+    const tx = ctx.book.txs.get(s.commitment)
+    if (tx === undefined || tx.answer?.record.type !== 'grid.acceptance') throw new RefusedError('unknown-commitment', 'no accepted commitment of ours has this id')
+    if (tx.dispute !== undefined) return tx.dispute.record
+    if (tx.settlement?.record.sigs.length === 2) return tx.settlement.record
+    if (settlement.record.sigs.length !== 1) throw new RefusedError('bad-settlement', 'expected a settlement signed by the provider only')
+    const request = ctx.book.requests.get(s.request)
+    if (request === undefined) throw new RefusedError('unknown-request', 'settlement names a request we do not hold')
+
+    let raw: unknown[]
+    try {
+      const answer = await call(ctx.net, peerIdOfParty(s.provider), PROTOCOL_TELEMETRY, { commitment: tx.id }, TELEMETRY_LIMITS) as { readings?: unknown }
+      if (!Array.isArray(answer.readings)) throw new Error('telemetry answer carries no readings array')
+      raw = answer.readings
+    } catch (err) {
+      // Not a dispute: the provider retries the settlement, and we fetch again.
+      throw new RefusedError('telemetry-unavailable', `could not fetch the readings: ${(err as Error).message}`)
+    }
+    const check = checkSettlement(settlement, tx.commitment, tx.answer.id, request.record.body.toleranceBp, raw)
+    if (!check.ok) {
+      const dispute = signRecord('grid.dispute', {
+        settlement: settlement.id, commitment: tx.id, request: s.request, by: ctx.keys.id, against: s.provider, reason: check.reason, detail: check.detail.slice(0, 512), issuedAt: ctx.clock.now()
+      }, ctx.keys)
+      await persist(ctx, settlement, dispute)
+      ctx.logger.warn({ tx: tx.id, reason: check.reason, detail: check.detail }, 'settlement disputed')
+      return dispute.record
+    }
+    const signed = countersign(settlement, ctx.keys)
+    await this.telemetry.put(tx.id, raw as Envelope[])
+    await persist(ctx, signed)
+    ctx.logger.info({ tx: tx.id, executed: s.executed, amount: s.amount }, 'settlement countersigned')
+    return signed.record
+  }
+}

@@ -1,0 +1,13 @@
+// A commitment must name the same terms as the request it answers (seed 000, step 2); the
+// price terms in particular must be consistent or the pair cannot settle.
+import { canonicalize } from '../records/canonical.js'
+import type { CommitmentBody, RequestBody } from '../records/grid-schemas.js'
+
+export function termsMismatch (request: RequestBody, commitment: CommitmentBody): string | undefined {
+  for (const k of ['marketplace', 'requester', 'service', 'window', 'price', 'settlementMethod'] as const) {
+    if (canonicalize(request[k]) !== canonicalize(commitment[k])) return `commitment ${k} differs from the request's`
+  }
+  if (commitment.quantity.unit !== request.quantity.unit) return 'commitment quantity unit differs from the request\'s'
+  if (commitment.quantity.value > request.quantity.value) return `commitment quantity ${commitment.quantity.value} exceeds the requested ${request.quantity.value}`
+  return undefined
+}

@@ -1,0 +1,50 @@
+// The telemetry behind a settlement: the meter's signed readings over the method's span,
+// contiguous, and digested as an RFC 9162 Merkle root over their record ids in seq order.
+import { merkleRoot } from '../log/merkle.js'
+import { fromHex, toHex } from '../records/bytes.js'
+import { verifyRecord, type Verified } from '../records/envelope.js'
+import type { Telemetry } from '../records/grid-schemas.js'
+import type { DisputeReason } from '../records/grid-schemas.js'
+
+export function telemetryDigest (readings: ReadonlyArray<Verified<'meter.reading'>>): string {
+  return toHex(merkleRoot(readings.map(r => fromHex(r.id))))
+}
+
+export type TelemetryResult =
+  | { ok: true, readings: Array<Verified<'meter.reading'>>, telemetry: Telemetry }
+  | { ok: false, reason: DisputeReason, detail: string }
+
+/**
+ * Checks raw readings (as received) against the meter and span a settlement names: every
+ * reading verifies and is the meter's, seqs are contiguous, times step by the interval, and the
+ * first and last readings close exactly at the span's ends.
+ */
+export function checkTelemetry (raw: readonly unknown[], meter: string, span: { from: number, to: number }): TelemetryResult {
+  const readings: Array<Verified<'meter.reading'>> = []
+  for (const [i, r] of raw.entries()) {
+    try {
+      readings.push(verifyRecord(r, ['meter.reading'] as const))
+    } catch (err) {
+      return { ok: false, reason: 'bad-reading', detail: `reading ${i}: ${(err as Error).message}` }
+    }
+  }
+  if (readings.length < 2) return { ok: false, reason: 'missing-readings', detail: `${readings.length} reading(s) cannot cover ${span.from}..${span.to}` }
+  const foreign = readings.find(r => r.record.body.meter !== meter)
+  if (foreign !== undefined) return { ok: false, reason: 'meter-mismatch', detail: `reading ${foreign.record.body.seq} is signed by meter ${foreign.record.body.meter}, not the committed meter ${meter}` }
+  for (let i = 1; i < readings.length; i++) {
+    const a = readings[i - 1]!.record.body
+    const b = readings[i]!.record.body
+    if (b.seq !== a.seq + 1) return { ok: false, reason: b.seq <= a.seq ? 'bad-reading' : 'missing-readings', detail: `reading seq ${b.seq} follows ${a.seq} (duplicated, reordered or missing readings)` }
+    if (b.t !== a.t + b.intervalMs) return { ok: false, reason: 'bad-reading', detail: `reading ${b.seq} closes at ${b.t}, expected ${a.t + b.intervalMs}` }
+  }
+  const first = readings[0]!.record.body
+  const last = readings.at(-1)!.record.body
+  if (first.t !== span.from || last.t !== span.to) {
+    return { ok: false, reason: 'missing-readings', detail: `readings cover ${first.t}..${last.t}, the settlement needs ${span.from}..${span.to}` }
+  }
+  return {
+    ok: true,
+    readings,
+    telemetry: { meter, from: first.t, to: last.t, count: readings.length, firstSeq: first.seq, lastSeq: last.seq, root: telemetryDigest(readings) }
+  }
+}

@@ -1,0 +1,9 @@
+// Stream protocol ids and gossip topic names; protocols/network.md is the normative list.
+export const PROTOCOL_COMMIT = '/pairgrid/commit/1.0.0'
+export const PROTOCOL_SETTLE = '/pairgrid/settle/1.0.0'
+export const PROTOCOL_TELEMETRY = '/pairgrid/telemetry/1.0.0'
+
+/** Gossip topic of a marketplace's service requests. */
+export function requestTopic (marketplace: string): string {
+  return `/pairgrid/1/market/${marketplace}/requests`
+}
