@@ -27,6 +27,7 @@ export class Requester {
   async publish (params: RequestParams): Promise<Verified<'grid.request'>> {
     const { ctx } = this
     if (settlementMethod(params.settlementMethod) === undefined) throw new Error(`unknown settlement method ${params.settlementMethod}`)
+    if (this.channel.subscribers(params.marketplace) === 0) throw new Error(`no peer subscribes to marketplace ${params.marketplace} yet; wait for the mesh`)
     const body: RequestBody = { ...params, requester: ctx.keys.id, nonce: randomBytes(16).toString('hex'), issuedAt: ctx.clock.now() }
     const request = signRecord('grid.request', body, ctx.keys)
     await persist(ctx, request)

@@ -78,6 +78,11 @@ export class RequestChannel {
     return result.recipients.length
   }
 
+  /** Peers known to subscribe to a marketplace's topic (publishing needs at least one). */
+  subscribers (marketplace: string): number {
+    return this.pubsub.getSubscribers(requestTopic(marketplace)).length
+  }
+
   meshPeers (marketplace: string): number {
     return (this.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(requestTopic(marketplace)).length
   }

@@ -1,0 +1,31 @@
+// `pairgrid verify`: check an audit bundle, or a whole node log, offline.
+import { readFile } from 'node:fs/promises'
+import { verifyBundle, type BundleVerdict } from '../log/bundle.js'
+import { openDb } from '../log/db.js'
+import { RecordLog, auditLog } from '../log/record-log.js'
+import { dataPaths } from '../node/data-dir.js'
+
+export async function verifyBundleFile (path: string): Promise<BundleVerdict> {
+  let value: unknown
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'))
+  } catch (err) {
+    return { ok: false, fault: `cannot read ${path}: ${(err as Error).message}` }
+  }
+  return verifyBundle(value)
+}
+
+export async function verifyDataDir (dir: string): Promise<{ ok: boolean, entries: number, root?: string, fault?: string }> {
+  const db = await openDb(dataPaths(dir).db)
+  try {
+    const log = await RecordLog.open(db)
+    const audit = await auditLog(log)
+    return audit.fault === undefined
+      ? { ok: true, entries: audit.entries, root: log.head.root }
+      : { ok: false, entries: audit.entries, fault: audit.fault }
+  } catch (err) {
+    return { ok: false, entries: 0, fault: (err as Error).message }
+  } finally {
+    await db.close()
+  }
+}

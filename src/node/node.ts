@@ -1,0 +1,205 @@
+// One party's node: opens its log, replays it into the transaction book, joins its marketplaces
+// and serves its stream protocols. Data flows net → records → grid → building/meter → log → net.
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
+import { readKeyFile } from '../identity/keyfile.js'
+import { libp2pPrivateKey } from '../identity/peer.js'
+import { openDb, type NodeDb } from '../log/db.js'
+import { RecordLog } from '../log/record-log.js'
+import { makeBundle, type AuditBundle } from '../log/bundle.js'
+import { createNet, type PairgridLibp2p } from '../net/libp2p.js'
+import { RequestChannel } from '../net/gossip.js'
+import { serve, type RpcStats } from '../net/rpc.js'
+import { PROTOCOL_COMMIT, PROTOCOL_SETTLE, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
+import { TransactionBook, type Tx } from '../grid/book.js'
+import { Requester } from '../grid/requester.js'
+import { Provider } from '../grid/provider.js'
+import { COMMIT_LIMITS, SETTLE_LIMITS, TELEMETRY_LIMITS } from '../grid/limits.js'
+import type { PartyContext } from '../grid/context.js'
+import { settlementMethod } from '../market/methods.js'
+import type { Envelope } from '../records/envelope.js'
+import { startBuilding, type RunningBuilding } from '../building/port.js'
+import type { KeyPair } from '../identity/ed25519.js'
+import { readConfig, type NodeConfig } from './config.js'
+import { dataPaths } from './data-dir.js'
+import type { Clock } from './clock.js'
+
+export interface StartOptions {
+  clock: Clock
+  logger: Logger
+  /** Overrides of config.listen / config.bootstrap (flags beat the file). */
+  listen?: string[]
+  bootstrap?: string[]
+}
+
+export interface TxView {
+  id: string
+  request: string
+  service: string
+  marketplace: string
+  priceMechanism: string
+  role: 'requester' | 'provider'
+  counterparty: string
+  status: string
+  window: { start: number, end: number }
+  quantity: { value: number, unit: string }
+  executed?: number
+  paidEnergy?: number
+  amount?: { minor: number, currency: string }
+  dispute?: string
+  rejection?: string
+}
+
+export class PairgridNode {
+  readonly rpcStats: RpcStats = { served: 0, refused: {} }
+  requester?: Requester
+  provider?: Provider
+  building?: RunningBuilding
+
+  private constructor (
+    readonly dir: string,
+    readonly config: NodeConfig,
+    readonly keys: KeyPair,
+    readonly db: NodeDb,
+    readonly log: RecordLog,
+    readonly book: TransactionBook,
+    readonly net: PairgridLibp2p,
+    readonly channel: RequestChannel,
+    readonly clock: Clock,
+    readonly logger: Logger
+  ) {}
+
+  static async start (dir: string, opts: StartOptions): Promise<PairgridNode> {
+    const paths = dataPaths(dir)
+    const config = await readConfig(paths.config)
+    const keys = await readKeyFile(paths.partyKey)
+    const logger = opts.logger.child({ node: config.name })
+    const db = await openDb(paths.db)
+    let log: RecordLog
+    try {
+      log = await RecordLog.open(db)
+    } catch (err) {
+      await db.close()
+      throw err
+    }
+    const book = new TransactionBook()
+    for await (const entry of log.all()) book.add({ id: entry.id, record: entry.record })
+    const net = await createNet({ privateKey: await libp2pPrivateKey(keys), listen: opts.listen ?? config.listen })
+    const channel = new RequestChannel(net, opts.clock, logger, id => log.has(id))
+    const node = new PairgridNode(dir, config, keys, db, log, book, net, channel, opts.clock, logger)
+    await node.wire()
+    node.connect(opts.bootstrap ?? config.bootstrap)
+    logger.info({ party: keys.id, peerId: net.peerId.toString(), addrs: net.getMultiaddrs().map(String), logSize: log.head.size }, 'node started')
+    return node
+  }
+
+  private get ctx (): PartyContext {
+    return { keys: this.keys, db: this.db, log: this.log, book: this.book, clock: this.clock, net: this.net, logger: this.logger }
+  }
+
+  private async wire (): Promise<void> {
+    const { config, net, logger } = this
+    if (config.role === 'utility') {
+      const requester = new Requester(this.ctx, this.channel)
+      this.requester = requester
+      for (const m of config.marketplaces) this.channel.join(m)
+      await serve(net, PROTOCOL_COMMIT, COMMIT_LIMITS, async (bytes, party) => await requester.onCommitment(bytes, party), logger, this.rpcStats)
+      await serve(net, PROTOCOL_SETTLE, SETTLE_LIMITS, async (bytes, party) => await requester.onSettlement(bytes, party), logger, this.rpcStats)
+    } else {
+      const building = await startBuilding(this.dir, config, this.clock, this.db, logger)
+      this.building = building
+      const provider = new Provider(this.ctx, building.port)
+      this.provider = provider
+      for (const m of config.marketplaces) this.channel.join(m, r => provider.onRequest(r))
+      await serve(net, PROTOCOL_TELEMETRY, TELEMETRY_LIMITS, async (bytes, party) => await provider.onTelemetry(bytes, party), logger, this.rpcStats)
+      provider.resume()
+    }
+  }
+
+  /** Dials bootstrap peers in the background, retrying until each answers or the node stops. */
+  private connect (addrs: string[]): void {
+    for (const addr of addrs) {
+      void (async () => {
+        for (let delay = 100; this.net.status === 'started'; delay = Math.min(delay * 2, 5_000)) {
+          try {
+            await this.net.dial(multiaddr(addr), { signal: AbortSignal.timeout(5_000) })
+            this.logger.info({ addr }, 'connected to bootstrap peer')
+            return
+          } catch (err) {
+            this.logger.debug({ addr, err: (err as Error).message }, 'bootstrap dial failed; retrying')
+            await new Promise(resolve => setTimeout(resolve, delay))
+          }
+        }
+      })()
+    }
+  }
+
+  view (tx: Tx): TxView {
+    const c = tx.commitment.record.body
+    const mine = c.provider === this.keys.id
+    const s = tx.settlement?.record.body
+    return {
+      id: tx.id,
+      request: c.request,
+      service: c.service,
+      marketplace: c.marketplace,
+      priceMechanism: c.price.mechanism,
+      role: mine ? 'provider' : 'requester',
+      counterparty: mine ? c.requester : c.provider,
+      status: this.book.status(tx),
+      window: c.window,
+      quantity: c.quantity,
+      ...(s !== undefined ? { executed: s.executed, paidEnergy: s.paidEnergy, amount: s.amount } : {}),
+      ...(tx.dispute !== undefined ? { dispute: `${tx.dispute.record.body.reason}: ${tx.dispute.record.body.detail}` } : {}),
+      ...(tx.answer?.record.type === 'grid.rejection' ? { rejection: (tx.answer.record.body as { reason: string }).reason } : {})
+    }
+  }
+
+  transactions (): TxView[] {
+    return [...this.book.txs.values()].map(tx => this.view(tx))
+  }
+
+  async bundle (id: string): Promise<AuditBundle | undefined> {
+    const tx = this.book.txs.get(id)
+    if (tx === undefined) return undefined
+    const c = tx.commitment.record.body
+    let readings: Envelope[] = []
+    if (tx.settlement !== undefined) {
+      const span = settlementMethod(c.settlementMethod)!.span(c.window)
+      readings = this.building !== undefined
+        ? await this.building.port.readings(span.from, span.to)
+        : await this.requester?.telemetry.get(tx.id) ?? []
+    }
+    return makeBundle(tx.id, this.book.chain(tx), readings, this.keys.id, this.clock.now())
+  }
+
+  status (): Record<string, unknown> {
+    const counts: Record<string, number> = {}
+    for (const t of this.transactions()) counts[t.status] = (counts[t.status] ?? 0) + 1
+    return {
+      name: this.config.name,
+      role: this.config.role,
+      party: this.keys.id,
+      peerId: this.net.peerId.toString(),
+      pid: process.pid,
+      addrs: this.net.getMultiaddrs().map(String),
+      peers: this.net.getPeers().length,
+      marketplaces: Object.fromEntries(this.config.marketplaces.map(m => [m, { meshPeers: this.channel.meshPeers(m) }])),
+      log: this.log.head,
+      transactions: counts,
+      gossip: this.channel.stats,
+      streams: this.rpcStats,
+      refusals: this.provider?.refusals,
+      building: this.building?.state(),
+      clock: { now: this.clock.now(), speed: this.clock.speed }
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.provider?.stop()
+    await this.building?.stop()
+    await this.net.stop()
+    await this.db.close()
+    this.logger.info('node stopped')
+  }
+}

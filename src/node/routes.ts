@@ -1,0 +1,47 @@
+// The control API's routes over a running node.
+import { HttpError, validated, type Route } from './control.js'
+import { PublishRequestInput } from './control-schemas.js'
+import type { PairgridNode } from './node.js'
+import { isRecordType } from '../records/registry.js'
+import { referencedIds, namedParties } from '../log/record-log.js'
+
+export function controlRoutes (node: PairgridNode): Record<string, Route> {
+  return {
+    'GET /v1/status': async () => node.status(),
+    'GET /v1/transactions': async () => node.transactions(),
+    'GET /v1/transactions/:id/bundle': async ({ params }) => {
+      const bundle = await node.bundle(params.id!)
+      if (bundle === undefined) throw new HttpError(404, `no transaction ${params.id}`)
+      return bundle
+    },
+    'GET /v1/log': async ({ query }) => {
+      const type = query.get('type')
+      const tx = query.get('tx')
+      const party = query.get('party')
+      const limit = Math.min(Number(query.get('limit') ?? 1000), 10_000)
+      if (type !== null && !isRecordType(type)) throw new HttpError(400, `unknown record type ${type}`)
+      const out = []
+      for await (const e of node.log.all()) {
+        if (type !== null && e.record.type !== type) continue
+        if (tx !== null && e.id !== tx && !referencedIds(e.record).includes(tx)) continue
+        if (party !== null && !namedParties(e.record).includes(party)) continue
+        out.push(e)
+        if (out.length >= limit) break
+      }
+      return out
+    },
+    'POST /v1/requests': validated(PublishRequestInput, async (input) => {
+      if (node.requester === undefined) throw new HttpError(409, `${node.config.name} is a ${node.config.role}; only requesters publish requests`)
+      if (!node.config.marketplaces.includes(input.marketplace)) throw new HttpError(400, `${node.config.name} is not in marketplace ${input.marketplace}`)
+      if (input.window.end <= input.window.start) throw new HttpError(400, 'window.end must be after window.start')
+      const expiresAt = input.expiresAt ?? input.window.start
+      if (expiresAt <= node.clock.now()) throw new HttpError(400, 'the request would already be expired: move the window later')
+      const published = await node.requester.publish({
+        ...input,
+        settlementIntervalMs: input.settlementIntervalMs ?? (input.window.end - input.window.start),
+        expiresAt
+      }).catch((err: Error) => { throw new HttpError(409, err.message) })
+      return { id: published.id, request: published.record }
+    })
+  }
+}
