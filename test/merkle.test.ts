@@ -498,12 +498,8 @@ describe('MerkleAccumulator', () => {
 })
 
 describe('performance', () => {
-  it('computes the root of 100,000 leaves well under a second', () => {
+  it('agrees with the accumulator on a 100,000-leaf tree (its speed is measured in bench/)', () => {
     const hashes = leafHashesOf(100_000)
-    const start = performance.now()
-    const root = rootFromLeafHashes(hashes)
-    const elapsed = performance.now() - start
-    expect(hex(root)).toBe(hex(MerkleAccumulator.fromLeafHashes(hashes).root()))
-    expect(elapsed).toBeLessThan(1000)
+    expect(hex(rootFromLeafHashes(hashes))).toBe(hex(MerkleAccumulator.fromLeafHashes(hashes).root()))
   })
 })

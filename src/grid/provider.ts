@@ -53,7 +53,9 @@ export class Provider {
     const { ctx } = this
     const r = request.record.body
     if (ctx.log.has(request.id)) return
-    if (settlementMethod(r.settlementMethod) === undefined) return this.refuse(request, 'unsupported-service', `settlement method ${r.settlementMethod} is not supported`)
+    const method = settlementMethod(r.settlementMethod)
+    if (method === undefined || method.service !== r.service) return this.refuse(request, 'unsupported-service', `settlement method ${r.settlementMethod} is not supported for ${r.service}`)
+    if (method.unit !== r.quantity.unit) return this.refuse(request, 'outside-surface', `${r.settlementMethod} settles quantities in ${method.unit}, the request asks for ${r.quantity.unit}`)
     if (r.window.start <= ctx.clock.now()) return this.refuse(request, 'window-passed', 'the window has already started')
     const evaluation = this.building.evaluate(r, this.committedOrders())
     if (!evaluation.ok) return this.refuse(request, evaluation.reason, evaluation.detail)

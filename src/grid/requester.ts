@@ -26,7 +26,9 @@ export class Requester {
 
   async publish (params: RequestParams): Promise<Verified<'grid.request'>> {
     const { ctx } = this
-    if (settlementMethod(params.settlementMethod) === undefined) throw new Error(`unknown settlement method ${params.settlementMethod}`)
+    const method = settlementMethod(params.settlementMethod)
+    if (method === undefined || method.service !== params.service) throw new Error(`settlement method ${params.settlementMethod} does not settle ${params.service}`)
+    if (method.unit !== params.quantity.unit) throw new Error(`${params.settlementMethod} settles quantities in ${method.unit}, not ${params.quantity.unit}`)
     if (this.channel.subscribers(params.marketplace) === 0) throw new Error(`no peer subscribes to marketplace ${params.marketplace} yet; wait for the mesh`)
     const body: RequestBody = { ...params, requester: ctx.keys.id, nonce: randomBytes(16).toString('hex'), issuedAt: ctx.clock.now() }
     const request = signRecord('grid.request', body, ctx.keys)

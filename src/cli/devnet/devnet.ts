@@ -10,7 +10,7 @@ import { canonicalize } from '../../records/canonical.js'
 import { readScenario, type Scenario, type ScenarioRequest } from './scenario.js'
 import { spawnNode, stopNode, type NodeProcess } from './processes.js'
 import { Progress, formatMoney } from './progress.js'
-import { packageRoot } from './package-root.js'
+import { packageRoot } from '../../node/package-root.js'
 
 export interface DevnetFlags {
   scenario?: string

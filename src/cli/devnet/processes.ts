@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { openSync, closeSync } from 'node:fs'
 import { ControlClient } from '../../node/control-client.js'
 import { dataPaths } from '../../node/data-dir.js'
-import { cliPath } from './package-root.js'
+import { cliPath } from '../../node/package-root.js'
 
 export interface NodeProcess {
   name: string
