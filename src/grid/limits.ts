@@ -5,3 +5,7 @@ export const COMMIT_LIMITS: RpcLimits = { maxRequestBytes: 16 * 1024, maxRespons
 export const SETTLE_LIMITS: RpcLimits = { maxRequestBytes: 16 * 1024, maxResponseBytes: 16 * 1024, timeoutMs: 30_000 }
 /** A day of 10-second readings is ~8,640 readings of ~650 bytes. */
 export const TELEMETRY_LIMITS: RpcLimits = { maxRequestBytes: 1024, maxResponseBytes: 8 * 1024 * 1024, timeoutMs: 20_000 }
+/** A 24-hour window of 2-s setpoints is 43,200 signals of ~420 bytes. */
+export const SIGNALS_LIMITS: RpcLimits = { maxRequestBytes: 1024, maxResponseBytes: 24 * 1024 * 1024, timeoutMs: 30_000 }
+/** The live signal: one small record per message, at least one every few seconds of wall time. */
+export const REGULATION_LIMITS = { maxMessageBytes: 2048, idleTimeoutMs: 60_000 }

@@ -1,40 +1,48 @@
 // The provider's side (a building): evaluate each request, commit over a direct stream, execute
 // during the window, then sign the settlement from the meter's readings and get it countersigned.
-import { Type } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { decodeRecord, signRecord, verifyRecord, type Envelope, type Verified } from '../records/envelope.js'
 import type { RequestBody } from '../records/grid-schemas.js'
-import { RecordId, type Window } from '../records/common-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
-import { PROTOCOL_COMMIT, PROTOCOL_SETTLE } from '../net/protocol-ids.js'
+import { PROTOCOL_COMMIT, PROTOCOL_SETTLE, PROTOCOL_SIGNALS } from '../net/protocol-ids.js'
 import { peerIdOfParty } from '../identity/peer.js'
 import { settlementMethod } from '../market/methods.js'
-import { computeSettlement } from '../market/settlement.js'
+import { computeSettlement, settlementDue } from '../market/settlement.js'
 import { persist, withRetry, type PartyContext } from './context.js'
-import { COMMIT_LIMITS, SETTLE_LIMITS } from './limits.js'
+import { COMMIT_LIMITS, SETTLE_LIMITS, SIGNALS_LIMITS } from './limits.js'
 import type { Tx } from './book.js'
+import { orderOf, type DispatchOrder } from './orders.js'
+import { parseCommitmentQuery } from './queries.js'
+import { TelemetryStore } from './telemetry-store.js'
 
 export type Evaluation = { ok: true, elements: string[] } | { ok: false, reason: string, detail: string }
 
-export interface DispatchOrder { id: string, service: 'demand-response', window: Window, reductionW: number }
+export interface Candidate { id: string, request: RequestBody }
 
 /** What the protocol needs from the building and its meter. */
 export interface BuildingPort {
   meterId: string
-  evaluate: (request: RequestBody, committed: DispatchOrder[]) => Evaluation
+  /** Decides a batch of requests at once by the building's stated arbitration rule. */
+  arbitrate: (candidates: Candidate[], committed: DispatchOrder[]) => Array<{ id: string, evaluation: Evaluation }>
   dispatch: (order: DispatchOrder) => void
+  /** Applies the latest regulation setpoint (per mille of capacity) of a regulation order. */
+  regulate: (orderId: string, setpointPm: number) => void
   waitForReading: (t: number, signal?: AbortSignal) => Promise<void>
   readings: (from: number, to: number) => Promise<Envelope[]>
 }
 
-const TelemetryQuery = TypeCompiler.Compile(Type.Object({ commitment: RecordId }, { additionalProperties: false }))
+/** Requests arriving within this many wall ms are arbitrated together. */
+const ARBITRATION_BATCH_MS = 20
 
 export class Provider {
   readonly refusals: Record<string, number> = {}
   private readonly abort = new AbortController()
   private readonly running = new Set<string>()
+  private batch: Array<Verified<'grid.request'>> = []
+  readonly telemetry: TelemetryStore
 
-  constructor (private readonly ctx: PartyContext, private readonly building: BuildingPort) {}
+  constructor (private readonly ctx: PartyContext, private readonly building: BuildingPort) {
+    this.telemetry = new TelemetryStore(ctx.db)
+  }
 
   /** Orders of every accepted commitment that has not been settled yet (capacity in use). */
   private committedOrders (): DispatchOrder[] {
@@ -43,37 +51,52 @@ export class Provider {
       const status = this.ctx.book.status(tx)
       if (status === 'rejected' || status === 'settled' || status === 'disputed') continue
       if (tx.commitment.record.body.provider !== this.ctx.keys.id) continue
-      orders.push(orderOf(tx))
+      orders.push(orderOf(tx.id, tx.commitment.record.body))
     }
     return orders
   }
 
-  /** Called for every verified request gossiped on a joined marketplace. */
+  /** Called for every verified request gossiped on a joined marketplace; decided in batches. */
   onRequest (request: Verified<'grid.request'>): void {
     const { ctx } = this
     const r = request.record.body
-    if (ctx.log.has(request.id)) return
+    if (ctx.log.has(request.id) || this.batch.some(b => b.id === request.id)) return
     const method = settlementMethod(r.settlementMethod)
     if (method === undefined || method.service !== r.service) return this.refuse(request, 'unsupported-service', `settlement method ${r.settlementMethod} is not supported for ${r.service}`)
     if (method.unit !== r.quantity.unit) return this.refuse(request, 'outside-surface', `${r.settlementMethod} settles quantities in ${method.unit}, the request asks for ${r.quantity.unit}`)
     if (r.window.start <= ctx.clock.now()) return this.refuse(request, 'window-passed', 'the window has already started')
-    const evaluation = this.building.evaluate(r, this.committedOrders())
-    if (!evaluation.ok) return this.refuse(request, evaluation.reason, evaluation.detail)
-    const commitment = signRecord('grid.commitment', {
-      request: request.id,
-      marketplace: r.marketplace,
-      requester: r.requester,
-      provider: ctx.keys.id,
-      service: r.service,
-      window: r.window,
-      quantity: r.quantity,
-      price: r.price,
-      settlementMethod: r.settlementMethod,
-      meter: this.building.meterId,
-      elements: evaluation.elements,
-      issuedAt: ctx.clock.now()
-    }, ctx.keys)
-    void this.run(request, commitment)
+    this.batch.push(request)
+    if (this.batch.length === 1) setTimeout(() => this.decide(), ARBITRATION_BATCH_MS)
+  }
+
+  private decide (): void {
+    const { ctx } = this
+    const batch = this.batch
+    this.batch = []
+    const decisions = this.building.arbitrate(batch.map(r => ({ id: r.id, request: r.record.body })), this.committedOrders())
+    for (const { id, evaluation } of decisions) {
+      const request = batch.find(r => r.id === id)!
+      if (!evaluation.ok) { this.refuse(request, evaluation.reason, evaluation.detail); continue }
+      const r = request.record.body
+      const commitment = signRecord('grid.commitment', {
+        request: request.id,
+        marketplace: r.marketplace,
+        requester: r.requester,
+        provider: ctx.keys.id,
+        service: r.service,
+        window: r.window,
+        quantity: r.quantity,
+        price: r.price,
+        settlementMethod: r.settlementMethod,
+        meter: this.building.meterId,
+        elements: evaluation.elements,
+        issuedAt: ctx.clock.now()
+      }, ctx.keys)
+      // Booked before the first await, so the next batch counts it as committed capacity.
+      ctx.book.add(request)
+      ctx.book.add(commitment)
+      void this.run(request, commitment)
+    }
   }
 
   private refuse (request: Verified<'grid.request'>, reason: string, detail: string): void {
@@ -99,7 +122,7 @@ export class Provider {
       if (tx.answer === undefined) await this.sendCommitment(tx)
       if (tx.answer?.record.type !== 'grid.acceptance') return
       if (this.ctx.book.status(tx) === 'settled' || tx.dispute !== undefined) return
-      const order = orderOf(tx)
+      const order = orderOf(tx.id, tx.commitment.record.body)
       if (this.ctx.clock.now() < order.window.end) this.building.dispatch(order)
       await this.settle(tx)
     } finally {
@@ -125,9 +148,12 @@ export class Provider {
     const method = settlementMethod(c.settlementMethod)!
     const span = method.span(c.window)
     if (tx.settlement === undefined) {
+      const request = ctx.book.requests.get(c.request)!
+      await ctx.clock.until(settlementDue(c.window.end, request.record.body.settlementIntervalMs), this.abort.signal)
       await this.building.waitForReading(span.to, this.abort.signal)
       const readings = await this.building.readings(span.from, span.to)
-      const computed = computeSettlement(tx.commitment, tx.answer!.id, readings, ctx.clock.now())
+      const signals = method.signal ? await this.fetchSignals(tx) : []
+      const computed = computeSettlement(tx.commitment, tx.answer!.id, readings, signals, ctx.clock.now())
       if (!computed.ok) throw new Error(`cannot settle from our own meter: ${computed.reason}: ${computed.detail}`)
       const signed = signRecord('grid.settlement', computed.body, ctx.keys)
       await persist(ctx, signed)
@@ -147,12 +173,33 @@ export class Provider {
     ctx.logger.info({ tx: tx.id, outcome: answer.record.type === 'grid.settlement' ? 'countersigned' : 'disputed' }, 'settlement answered')
   }
 
+  /** The requester's whole signed signal series, fetched once the window is over and kept for the bundle. */
+  private async fetchSignals (tx: Tx): Promise<Envelope[]> {
+    const { ctx } = this
+    const kept = await this.telemetry.signals(tx.id)
+    if (kept.length > 0) return kept
+    const answer = await withRetry(ctx, 'fetch regulation signal', ctx.clock.now() + 24 * 3_600_000, async () =>
+      await call(ctx.net, peerIdOfParty(tx.commitment.record.body.requester), PROTOCOL_SIGNALS, { commitment: tx.id }, SIGNALS_LIMITS), this.abort.signal) as { signals?: unknown }
+    if (!Array.isArray(answer.signals)) throw new Error('signals answer carries no signals array')
+    const signals = answer.signals as Envelope[]
+    await this.telemetry.putSignals(tx.id, signals.map((record, seq) => ({ seq, record })))
+    return signals
+  }
+
+  /** Handler of the live regulation stream: a setpoint signed by the commitment's requester. */
+  onRegulation (bytes: Uint8Array, remoteParty: string): void {
+    const signal = decodeRecord(bytes, ['grid.signal'] as const)
+    const b = signal.record.body
+    if (b.requester !== remoteParty) throw new RefusedError('signer-not-peer', 'signal is signed by another party than the stream peer')
+    const tx = this.ctx.book.txs.get(b.commitment)
+    if (tx === undefined || tx.commitment.record.body.provider !== this.ctx.keys.id || tx.commitment.record.body.requester !== b.requester) throw new RefusedError('unknown-commitment', 'no commitment of ours to this requester has this id')
+    if (tx.commitment.record.body.service !== 'frequency-regulation' || this.ctx.book.status(tx) !== 'accepted') throw new RefusedError('not-regulating', 'this commitment is not an accepted frequency-regulation commitment')
+    this.building.regulate(tx.id, b.setpointPm)
+  }
+
   /** Handler of the telemetry stream: only the commitment's requester may fetch its readings. */
   async onTelemetry (bytes: Uint8Array, remoteParty: string): Promise<{ readings: Envelope[] }> {
-    let query: unknown
-    try { query = JSON.parse(new TextDecoder().decode(bytes)) } catch { throw new RefusedError('malformed-json', 'telemetry query is not JSON') }
-    if (!TelemetryQuery.Check(query)) throw new RefusedError('schema', 'telemetry query must be {"commitment": <record id>}')
-    const tx = this.ctx.book.txs.get(query.commitment)
+    const tx = this.ctx.book.txs.get(parseCommitmentQuery(bytes))
     if (tx === undefined || tx.commitment.record.body.provider !== this.ctx.keys.id) throw new RefusedError('unknown-commitment', 'no commitment of ours has this id')
     if (tx.commitment.record.body.requester !== remoteParty) throw new RefusedError('unauthorised', 'only the commitment\'s requester may fetch its telemetry')
     const span = settlementMethod(tx.commitment.record.body.settlementMethod)!.span(tx.commitment.record.body.window)
@@ -172,13 +219,4 @@ export class Provider {
   }
 
   stop (): void { this.abort.abort() }
-}
-
-function orderOf (tx: Tx): DispatchOrder {
-  const c = tx.commitment.record.body
-  return { id: tx.id, service: 'demand-response', window: c.window, reductionW: c.quantity.value }
-}
-
-export function decodeSettlementAnswer (bytes: Uint8Array): Verified {
-  return decodeRecord(bytes, ['grid.settlement', 'grid.dispute'] as const)
 }

@@ -5,7 +5,13 @@ import { countersign, decodeRecord, signRecord, type Envelope, type Verified } f
 import type { RequestBody } from '../records/grid-schemas.js'
 import type { RejectionReason } from '../records/grid-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
-import { PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
+import { PROTOCOL_REGULATION, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
+import { MessageSender } from '../net/message-stream.js'
+import { encodeRecord } from '../records/envelope.js'
+import { SIGNAL_INTERVAL_MS } from '../market/regd-score.js'
+import { regulationSetpoint } from './regulation-signal.js'
+import { parseCommitmentQuery } from './queries.js'
+import type { Tx } from './book.js'
 import { peerIdOfParty } from '../identity/peer.js'
 import { checkSettlement } from '../market/settlement.js'
 import { settlementMethod } from '../market/methods.js'
@@ -67,14 +73,23 @@ export class Requester {
     if (ctx.clock.now() >= r.expiresAt) return await this.answer(commitment, 'expired', `request expired at ${new Date(r.expiresAt).toISOString()}`)
     // The fill check and the reservation below run without an await between them, so concurrent
     // commitments for one request can never be accepted beyond its quantity.
-    const remaining = r.quantity.value - ctx.book.filled(request.id) - this.pendingFill(request.id)
-    if (c.quantity.value > remaining) return await this.answer(commitment, 'filled', `${remaining} ${r.quantity.unit} remain of ${r.quantity.value}`)
+    const taken = ctx.book.filled(request.id) + this.pendingFill(request.id)
+    const method = settlementMethod(r.settlementMethod)!
+    if (!method.divisible) {
+      if (c.quantity.value !== r.quantity.value) return await this.answer(commitment, 'inconsistent-terms', `${r.settlementMethod} takes the whole request: commit ${r.quantity.value} ${r.quantity.unit}`)
+      if (taken > 0) return await this.answer(commitment, 'filled', 'another provider already holds this request')
+    } else if (c.quantity.value > r.quantity.value - taken) {
+      return await this.answer(commitment, 'filled', `${r.quantity.value - taken} ${r.quantity.unit} remain of ${r.quantity.value}`)
+    }
     this.pending.set(commitment.id, { request: request.id, value: c.quantity.value })
+    let answer: Envelope
     try {
-      return await this.answer(commitment, undefined, '')
+      answer = await this.answer(commitment, undefined, '')
     } finally {
       this.pending.delete(commitment.id)
     }
+    if (method.signal) void this.regulate(ctx.book.txs.get(commitment.id)!)
+    return answer
   }
 
   private readonly pending = new Map<string, { request: string, value: number }>()
@@ -107,7 +122,7 @@ export class Requester {
       // Not a dispute: the provider retries the settlement, and we fetch again.
       throw new RefusedError('telemetry-unavailable', `could not fetch the readings: ${(err as Error).message}`)
     }
-    const check = checkSettlement(settlement, tx.commitment, tx.answer.id, request.record.body.toleranceBp, raw)
+    const check = checkSettlement(settlement, tx.commitment, tx.answer.id, request.record.body.toleranceBp, raw, await this.telemetry.signals(tx.id))
     if (!check.ok) {
       const dispute = signRecord('grid.dispute', {
         settlement: settlement.id, commitment: tx.id, request: s.request, by: ctx.keys.id, against: s.provider, reason: check.reason, detail: check.detail.slice(0, 512), issuedAt: ctx.clock.now()
@@ -117,9 +132,64 @@ export class Requester {
       return dispute.record
     }
     const signed = countersign(settlement, ctx.keys)
-    await this.telemetry.put(tx.id, raw as Envelope[])
+    await this.telemetry.putReadings(tx.id, raw as Envelope[])
     await persist(ctx, signed)
     ctx.logger.info({ tx: tx.id, executed: s.executed, amount: s.amount }, 'settlement countersigned')
     return signed.record
   }
+
+  /**
+   * Streams the regulation signal of an accepted frequency-regulation commitment: one signed
+   * setpoint per 2-s slot of the window, each on disk before it is sent. A send that fails does
+   * not stop the signal: the series on disk is what settles, and the stream reopens.
+   */
+  async regulate (tx: Tx): Promise<void> {
+    const { ctx } = this
+    const c = tx.commitment.record.body
+    if (this.regulating.has(tx.id)) return
+    this.regulating.add(tx.id)
+    const sender = new MessageSender(ctx.net, peerIdOfParty(c.provider), PROTOCOL_REGULATION, 2_000)
+    try {
+      const sent = new Set((await this.telemetry.signals(tx.id)).map(s => (s.body as { seq: number }).seq))
+      const slots = (c.window.end - c.window.start) / SIGNAL_INTERVAL_MS
+      for (let seq = 0; seq < slots; seq++) {
+        const t = c.window.start + seq * SIGNAL_INTERVAL_MS
+        // A slot that passed while we were down stays empty: the method counts it as 0 on both sides.
+        if (sent.has(seq) || ctx.clock.now() >= t + SIGNAL_INTERVAL_MS) continue
+        await ctx.clock.until(t, this.abort.signal)
+        const signal = signRecord('grid.signal', { commitment: tx.id, requester: ctx.keys.id, provider: c.provider, seq, t, setpointPm: regulationSetpoint(tx.id, t) }, ctx.keys)
+        await this.telemetry.putSignals(tx.id, [{ seq, record: signal.record }])
+        await sender.send(encodeRecord(signal.record)).catch((err: Error) => ctx.logger.warn({ tx: tx.id, seq, err: err.message }, 'regulation signal not delivered'))
+      }
+      ctx.logger.info({ tx: tx.id, slots }, 'regulation signal complete')
+    } catch (err) {
+      if (!this.abort.signal.aborted) ctx.logger.error({ tx: tx.id, err: (err as Error).message }, 'regulation signal stopped')
+    } finally {
+      await sender.close()
+      this.regulating.delete(tx.id)
+    }
+  }
+
+  private readonly regulating = new Set<string>()
+  private readonly abort = new AbortController()
+
+  /** Handler of the signals protocol: the provider of a commitment fetches its whole signal series. */
+  async onSignalsQuery (bytes: Uint8Array, remoteParty: string): Promise<{ signals: Envelope[] }> {
+    const id = parseCommitmentQuery(bytes)
+    const tx = this.ctx.book.txs.get(id)
+    if (tx === undefined || tx.commitment.record.body.requester !== this.ctx.keys.id) throw new RefusedError('unknown-commitment', 'no commitment to us has this id')
+    if (tx.commitment.record.body.provider !== remoteParty) throw new RefusedError('unauthorised', 'only the commitment\'s provider may fetch its signal')
+    return { signals: await this.telemetry.signals(id) }
+  }
+
+  /** After a restart: keep streaming the signal of every regulation window not yet over. */
+  resume (): void {
+    for (const tx of this.ctx.book.txs.values()) {
+      const c = tx.commitment.record.body
+      if (c.requester !== this.ctx.keys.id || this.ctx.book.status(tx) !== 'accepted') continue
+      if (settlementMethod(c.settlementMethod)?.signal === true && this.ctx.clock.now() < c.window.end) void this.regulate(tx)
+    }
+  }
+
+  stop (): void { this.abort.abort() }
 }

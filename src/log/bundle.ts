@@ -16,7 +16,8 @@ export const BundleSchema = Type.Object({
   exportedBy: PartyId,
   exportedAt: Time,
   records: Type.Array(Type.Unknown(), { minItems: 2, maxItems: 16 }),
-  readings: Type.Array(Type.Unknown(), { maxItems: 1_000_000 })
+  readings: Type.Array(Type.Unknown(), { maxItems: 1_000_000 }),
+  signals: Type.Array(Type.Unknown(), { maxItems: 1_000_000, description: 'the regulation signal (frequency regulation); empty otherwise' })
 }, { additionalProperties: false })
 const bundleCheck = TypeCompiler.Compile(BundleSchema)
 
@@ -27,10 +28,11 @@ export interface AuditBundle {
   exportedAt: number
   records: Envelope[]
   readings: Envelope[]
+  signals: Envelope[]
 }
 
-export function makeBundle (transaction: string, chain: Verified[], readings: Envelope[], exportedBy: string, exportedAt: number): AuditBundle {
-  return { format: BUNDLE_FORMAT, transaction, exportedBy, exportedAt, records: chain.map(v => v.record), readings }
+export function makeBundle (transaction: string, chain: Verified[], readings: Envelope[], signals: Envelope[], exportedBy: string, exportedAt: number): AuditBundle {
+  return { format: BUNDLE_FORMAT, transaction, exportedBy, exportedAt, records: chain.map(v => v.record), readings, signals }
 }
 
 export interface BundleSummary {
@@ -43,6 +45,7 @@ export interface BundleSummary {
   executed?: number
   unit?: string
   paidEnergy?: number
+  performance?: number
   amount?: { minor: number, currency: string }
   dispute?: { reason: string, substantiated: boolean }
   records: number
@@ -91,8 +94,8 @@ export function verifyBundle (value: unknown): BundleVerdict {
   if (acceptance === undefined) return { ok: false, fault: 'a settlement without an acceptance' }
   const s = settlement.record.body
   if (s.commitment !== commitment.id || s.acceptance !== acceptance.id || s.request !== request.id) return { ok: false, fault: 'settlement does not reference this chain' }
-  const check = checkSettlement(settlement, commitment, acceptance.id, request.record.body.toleranceBp, value.readings)
-  Object.assign(summary, { executed: s.executed, unit: s.committed.unit, paidEnergy: s.paidEnergy, amount: s.amount })
+  const check = checkSettlement(settlement, commitment, acceptance.id, request.record.body.toleranceBp, value.readings, value.signals)
+  Object.assign(summary, { executed: s.executed, unit: s.committed.unit, paidEnergy: s.paidEnergy, performance: s.performance, amount: s.amount })
   if (dispute !== undefined) {
     const d = dispute.record.body
     if (d.settlement !== settlement.id || d.commitment !== commitment.id || d.by !== c.requester || d.against !== c.provider) return { ok: false, fault: 'dispute does not dispute this settlement between these parties' }

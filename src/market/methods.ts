@@ -1,38 +1,34 @@
-// Settlement methods: how the executed quantity is computed from signed readings. Both sides
-// and every offline verifier run the same code on the same integers, so they agree exactly.
-import type { ReadingBody } from '../records/meter-schemas.js'
-import type { ServiceType, Window } from '../records/common-schemas.js'
-import { DR_MBE, drOutcome, drTelemetrySpan } from './dr-mbe.js'
+// The settlement methods a node knows, by id. Adding a method means adding one entry here and
+// its section in protocols/settlement-methods.md.
+import type { SettlementMethod } from './method.js'
+import { DR_MBE, drOutcome } from './dr-mbe.js'
+import { mbeSpan } from './method.js'
+import { capacityHours, clamp } from './registers.js'
+import { peakCap } from './peak-cap.js'
+import { varSetpoint } from './var-setpoint.js'
+import { voltVar } from './volt-var.js'
+import { regdScore } from './regd-score.js'
 
-export interface MethodOutcome {
-  /** Baseline in the committed unit. */
-  baseline: bigint
-  /** Executed quantity in the committed unit. */
-  executed: bigint
-  /** Executed energy (Wh or varh) over the window. */
-  executedEnergy: bigint
-}
-
-export interface SettlementMethod {
-  id: string
-  service: ServiceType
-  unit: 'W' | 'var'
-  span: (window: Window) => { from: number, to: number }
-  outcome: (readings: readonly ReadingBody[], window: Window) => MethodOutcome | undefined
-}
-
-const methods = new Map<string, SettlementMethod>([
-  [DR_MBE, {
-    id: DR_MBE,
-    service: 'demand-response',
-    unit: 'W',
-    span: drTelemetrySpan,
-    outcome: (readings, window) => {
-      const o = drOutcome(readings, window)
-      return o === undefined ? undefined : { baseline: o.baselineW, executed: o.executedW, executedEnergy: o.executedWh }
+const drMbe: SettlementMethod = {
+  id: DR_MBE,
+  service: 'demand-response',
+  unit: 'W',
+  divisible: true,
+  signal: false,
+  span: mbeSpan,
+  outcome: ({ window, quantity, readings }) => {
+    const o = drOutcome(readings, window)
+    if (o === undefined) return undefined
+    return {
+      baseline: o.baselineW,
+      executed: o.executedW,
+      paid: clamp(o.executedWh, 0n, capacityHours(quantity.value, window.end - window.start)),
+      performance: clamp((o.executedW * 1000n) / BigInt(quantity.value), 0n, 1000n)
     }
-  }]
-])
+  }
+}
+
+const methods = new Map<string, SettlementMethod>([drMbe, peakCap, regdScore, voltVar, varSetpoint].map(m => [m.id, m]))
 
 export function settlementMethod (id: string): SettlementMethod | undefined {
   return methods.get(id)
@@ -41,3 +37,5 @@ export function settlementMethod (id: string): SettlementMethod | undefined {
 export function knownSettlementMethods (): string[] {
   return [...methods.keys()]
 }
+
+export type { SettlementMethod } from './method.js'

@@ -7,3 +7,7 @@ export const PROTOCOL_TELEMETRY = '/pairgrid/telemetry/1.0.0'
 export function requestTopic (marketplace: string): string {
   return `/pairgrid/1/market/${marketplace}/requests`
 }
+/** Requester → provider: the live regulation signal, one signed setpoint per message. */
+export const PROTOCOL_REGULATION = '/pairgrid/regulation/1.0.0'
+/** Provider → requester: the whole signed signal series of a commitment, for settlement. */
+export const PROTOCOL_SIGNALS = '/pairgrid/signals/1.0.0'

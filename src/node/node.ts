@@ -10,11 +10,12 @@ import { makeBundle, type AuditBundle } from '../log/bundle.js'
 import { createNet, type PairgridLibp2p } from '../net/libp2p.js'
 import { RequestChannel } from '../net/gossip.js'
 import { serve, type RpcStats } from '../net/rpc.js'
-import { PROTOCOL_COMMIT, PROTOCOL_SETTLE, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
+import { PROTOCOL_COMMIT, PROTOCOL_REGULATION, PROTOCOL_SETTLE, PROTOCOL_SIGNALS, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
+import { serveMessages } from '../net/message-stream.js'
 import { TransactionBook, type Tx } from '../grid/book.js'
 import { Requester } from '../grid/requester.js'
 import { Provider } from '../grid/provider.js'
-import { COMMIT_LIMITS, SETTLE_LIMITS, TELEMETRY_LIMITS } from '../grid/limits.js'
+import { COMMIT_LIMITS, REGULATION_LIMITS, SETTLE_LIMITS, SIGNALS_LIMITS, TELEMETRY_LIMITS } from '../grid/limits.js'
 import type { PartyContext } from '../grid/context.js'
 import { settlementMethod } from '../market/methods.js'
 import type { Envelope } from '../records/envelope.js'
@@ -45,6 +46,7 @@ export interface TxView {
   quantity: { value: number, unit: string }
   executed?: number
   paidEnergy?: number
+  performance?: number
   amount?: { minor: number, currency: string }
   dispute?: string
   rejection?: string
@@ -105,6 +107,8 @@ export class PairgridNode {
       for (const m of config.marketplaces) this.channel.join(m)
       await serve(net, PROTOCOL_COMMIT, COMMIT_LIMITS, async (bytes, party) => await requester.onCommitment(bytes, party), logger, this.rpcStats)
       await serve(net, PROTOCOL_SETTLE, SETTLE_LIMITS, async (bytes, party) => await requester.onSettlement(bytes, party), logger, this.rpcStats)
+      await serve(net, PROTOCOL_SIGNALS, SIGNALS_LIMITS, async (bytes, party) => await requester.onSignalsQuery(bytes, party), logger, this.rpcStats)
+      requester.resume()
     } else {
       const building = await startBuilding(this.dir, config, this.clock, this.db, logger)
       this.building = building
@@ -112,6 +116,7 @@ export class PairgridNode {
       this.provider = provider
       for (const m of config.marketplaces) this.channel.join(m, r => provider.onRequest(r))
       await serve(net, PROTOCOL_TELEMETRY, TELEMETRY_LIMITS, async (bytes, party) => await provider.onTelemetry(bytes, party), logger, this.rpcStats)
+      await serveMessages(net, PROTOCOL_REGULATION, REGULATION_LIMITS, (bytes, party) => provider.onRegulation(bytes, party), logger, this.rpcStats)
       provider.resume()
     }
   }
@@ -149,7 +154,7 @@ export class PairgridNode {
       status: this.book.status(tx),
       window: c.window,
       quantity: c.quantity,
-      ...(s !== undefined ? { executed: s.executed, paidEnergy: s.paidEnergy, amount: s.amount } : {}),
+      ...(s !== undefined ? { executed: s.executed, paidEnergy: s.paidEnergy, performance: s.performance, amount: s.amount } : {}),
       ...(tx.dispute !== undefined ? { dispute: `${tx.dispute.record.body.reason}: ${tx.dispute.record.body.detail}` } : {}),
       ...(tx.answer?.record.type === 'grid.rejection' ? { rejection: (tx.answer.record.body as { reason: string }).reason } : {})
     }
@@ -164,13 +169,14 @@ export class PairgridNode {
     if (tx === undefined) return undefined
     const c = tx.commitment.record.body
     let readings: Envelope[] = []
+    let signals: Envelope[] = []
     if (tx.settlement !== undefined) {
       const span = settlementMethod(c.settlementMethod)!.span(c.window)
-      readings = this.building !== undefined
-        ? await this.building.port.readings(span.from, span.to)
-        : await this.requester?.telemetry.get(tx.id) ?? []
+      const store = (this.provider ?? this.requester)!.telemetry
+      readings = this.building !== undefined ? await this.building.port.readings(span.from, span.to) : await store.readings(tx.id) ?? []
+      signals = await store.signals(tx.id)
     }
-    return makeBundle(tx.id, this.book.chain(tx), readings, this.keys.id, this.clock.now())
+    return makeBundle(tx.id, this.book.chain(tx), readings, signals, this.keys.id, this.clock.now())
   }
 
   status (): Record<string, unknown> {
@@ -197,6 +203,7 @@ export class PairgridNode {
 
   async stop (): Promise<void> {
     this.provider?.stop()
+    this.requester?.stop()
     await this.building?.stop()
     await this.net.stop()
     await this.db.close()

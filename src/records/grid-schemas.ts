@@ -76,6 +76,23 @@ export const Telemetry = Type.Object({
 }, { additionalProperties: false, description: 'root = RFC 9162 Merkle root over the record ids of the readings, in seq order' })
 export type Telemetry = Static<typeof Telemetry>
 
+// One regulation setpoint of the requester's signal (frequency regulation), every 2 s over the
+// window; applies to [t, t + 2 s).
+export const SignalBody = Type.Object({
+  commitment: RecordId,
+  requester: PartyId,
+  provider: PartyId,
+  seq: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+  t: Time,
+  setpointPm: Type.Integer({ minimum: -1000, maximum: 1000, description: 'per mille of the committed capacity; positive = reduce net import' })
+}, { additionalProperties: false })
+export type SignalBody = Static<typeof SignalBody>
+
+export const Digest = Type.Object({
+  count: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+  root: Hash
+}, { additionalProperties: false, description: 'RFC 9162 Merkle root over record ids, in seq order' })
+
 export const SettlementBody = Type.Object({
   request: RecordId,
   commitment: RecordId,
@@ -90,9 +107,11 @@ export const SettlementBody = Type.Object({
   baseline: Type.Integer({ minimum: -1_000_000_000_000, maximum: 1_000_000_000_000, description: 'baseline in the committed unit, as the settlement method defines it' }),
   executed: Type.Integer({ minimum: -1_000_000_000_000, maximum: 1_000_000_000_000, description: 'executed quantity in the committed unit' }),
   paidEnergy: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Wh or varh paid for' }),
+  performance: Type.Integer({ minimum: 0, maximum: 1000, description: 'performance against the commitment, per mille, as the settlement method defines it' }),
   price: Price,
   amount: Amount,
   telemetry: Telemetry,
+  signals: Type.Optional(Digest),
   issuedAt: Time
 }, { additionalProperties: false })
 export type SettlementBody = Static<typeof SettlementBody>
@@ -106,7 +125,8 @@ export const DisputeReason = Type.Union([
   Type.Literal('amount-mismatch'),
   Type.Literal('under-delivery'),
   Type.Literal('terms-mismatch'),
-  Type.Literal('telemetry-unavailable')
+  Type.Literal('telemetry-unavailable'),
+  Type.Literal('bad-signal')
 ])
 export type DisputeReason = Static<typeof DisputeReason>
 

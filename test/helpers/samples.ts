@@ -36,6 +36,7 @@ export function sampleSettlement (provider: string, requester: string, meter: st
     baseline: 80_000,
     executed: 50_100,
     paidEnergy: 12_500,
+    performance: 1000,
     price: req.price,
     amount: { minor: 312, currency: 'USD' },
     telemetry: { meter, from: T0 - 15 * 60_000, to: T0 + 15 * 60_000, count: 181, firstSeq: 10, lastSeq: 190, root: 'd'.repeat(64) },
