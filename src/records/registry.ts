@@ -4,6 +4,7 @@ import type { TSchema, Static } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { AcceptanceBody, CommitmentBody, DisputeBody, RejectionBody, RequestBody, SettlementBody, SignalBody } from './grid-schemas.js'
 import { ReadingBody } from './meter-schemas.js'
+import { AccreditationBody, FrameworkBody, GovernanceBody, ProfileBody, RevocationBody, TariffBody } from './credential-schemas.js'
 import type { Window } from './common-schemas.js'
 
 interface Spec<S extends TSchema> {
@@ -42,7 +43,29 @@ export const recordSpecs = {
       (b.telemetry.to > b.telemetry.from ? undefined : 'telemetry.to must be after telemetry.from') ??
       (b.telemetry.lastSeq - b.telemetry.firstSeq + 1 === b.telemetry.count ? undefined : 'telemetry.count must equal lastSeq - firstSeq + 1')
   } satisfies Spec<typeof SettlementBody>,
-  'grid.dispute': { schema: DisputeBody, signers: (b) => [b.by], minSignatures: 1 } satisfies Spec<typeof DisputeBody>
+  'grid.dispute': { schema: DisputeBody, signers: (b) => [b.by], minSignatures: 1 } satisfies Spec<typeof DisputeBody>,
+  'party.profile': { schema: ProfileBody, signers: (b) => [b.party], minSignatures: 1 } satisfies Spec<typeof ProfileBody>,
+  'credential.accreditation': {
+    schema: AccreditationBody,
+    signers: (b) => [b.accreditor],
+    minSignatures: 1,
+    check: (b) => b.expiresAt > b.notBefore ? (b.kind === 'meter-certification' && b.meter === undefined ? 'a meter certification names the meter key' : undefined) : 'expiresAt must be after notBefore'
+  } satisfies Spec<typeof AccreditationBody>,
+  'credential.revocation': { schema: RevocationBody, signers: (b) => [b.accreditor], minSignatures: 1 } satisfies Spec<typeof RevocationBody>,
+  'market.governance': { schema: GovernanceBody, signers: (b) => [b.operator], minSignatures: 1 } satisfies Spec<typeof GovernanceBody>,
+  'market.tariff': {
+    schema: TariffBody,
+    signers: (b) => [b.issuer],
+    minSignatures: 1,
+    check: (b) => b.validUntil > b.validFrom ? (b.price.mechanism === 'tariff' ? undefined : 'a tariff prices by the tariff mechanism') : 'validUntil must be after validFrom'
+  } satisfies Spec<typeof TariffBody>,
+  // Signed by both parties in advance; complete only with both signatures.
+  'market.framework': {
+    schema: FrameworkBody,
+    signers: (b) => [b.requester, b.provider],
+    minSignatures: 2,
+    check: (b) => b.validUntil > b.validFrom ? (b.price.mechanism === 'framework' ? undefined : 'a framework agreement prices by the framework mechanism') : 'validUntil must be after validFrom'
+  } satisfies Spec<typeof FrameworkBody>
 } as const
 
 export type RecordSpecs = typeof recordSpecs
