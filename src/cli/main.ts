@@ -7,6 +7,10 @@ import { runDevnet } from './devnet/devnet.js'
 import { verifyBundleFile, verifyDataDir } from './verify.js'
 import { initNode } from '../node/init.js'
 import { opsCommands } from './ops.js'
+import { credentialCommands } from './credentials.js'
+import { readFile } from 'node:fs/promises'
+import { namedBuildingSpec } from '../building/spec.js'
+import type { PartyKind } from '../records/credential-schemas.js'
 
 const program = new Command()
 program.name('pairgrid')
@@ -22,7 +26,7 @@ const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?
 
 program.command('devnet')
   .description('Run a local devnet: every party of a scenario as its own OS process, then verify every audit bundle')
-  .option('--scenario <file>', 'scenario file (default: devnet/slice.json)')
+  .option('--scenario <file>', 'scenario file (default: devnet/default.json; smaller ones beside it)')
   .option('--out <dir>', 'write summary.json and every audit bundle here')
   .option('--data <dir>', 'keep node data dirs here (reused on the next run); default: a temp dir removed at exit')
   .option('--speed <x>', 'simulated seconds per wall second (default: the scenario\'s)', positive)
@@ -35,16 +39,21 @@ program.command('init')
   .description('Create a node data dir: keys (mode 0600), and config')
   .requiredOption('--data <dir>', 'data directory to create')
   .requiredOption('--name <name>', 'node name (lowercase letters, digits, dashes)')
-  .addOption(new Option('--role <role>', 'party role').choices(['utility', 'building']).makeOptionMandatory())
-  .option('--marketplace <id>', 'marketplace to join (repeatable)', collect)
+  .addOption(new Option('--kind <kind>', 'what kind of party this node is').choices(['distribution-utility', 'iso-rto', 'community-energy', 'peer-facility', 'building', 'ev-site']).makeOptionMandatory())
+  .addOption(new Option('--building <spec>', 'the (simulated) building this party operates: a shipped spec name or a JSON file; makes it a provider of grid services').default(undefined))
+  .option('--feeder <id>', 'distribution feeder the party connects to', 'feeder-1')
+  .option('--marketplace <id>', 'governance record id of a marketplace to join (repeatable); its signed governance document goes in <data>/credentials/', collect)
   .option('--listen <multiaddr>', 'listen address (repeatable)', collect)
   .option('--bootstrap <multiaddr>', 'peer to dial at start (repeatable)', collect)
   .option('--meter-interval <ms>', 'meter reading interval (building)', positive, 10_000)
-  .addHelpText('after', '\nExample:\n  pairgrid init --data ./utility --name utility --role utility --marketplace utility-dr')
-  .action(async (opts: { data: string, name: string, role: 'utility' | 'building', marketplace?: string[], listen?: string[], bootstrap?: string[], meterInterval: number }) => {
+  .addHelpText('after', '\nExamples:\n  pairgrid init --data ./utility --name utility --kind distribution-utility\n  pairgrid init --data ./building --name building --kind building --building default --marketplace <governance id>')
+  .action(async (opts: { data: string, name: string, kind: PartyKind, building?: string, feeder: string, marketplace?: string[], listen?: string[], bootstrap?: string[], meterInterval: number }) => {
+    const building = opts.building === undefined ? undefined : /\.json$/.test(opts.building) ? JSON.parse(await readFile(opts.building, 'utf8')) as unknown : namedBuildingSpec(opts.building)
     const ids = await initNode(opts.data, {
-      name: opts.name, role: opts.role, listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'], bootstrap: opts.bootstrap ?? [],
-      marketplaces: opts.marketplace ?? ['utility-dr'], meterIntervalMs: opts.meterInterval
+      name: opts.name, kind: opts.kind, location: { feeder: opts.feeder, node: opts.name, latE6: 0, lonE6: 0 },
+      listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'], bootstrap: opts.bootstrap ?? [],
+      marketplaces: opts.marketplace ?? [], meterIntervalMs: opts.meterInterval,
+      ...(building !== undefined ? { building } : {})
     })
     process.stdout.write(JSON.stringify({ data: opts.data, ...ids }, null, 2) + '\n')
   })
@@ -86,6 +95,7 @@ program.command('verify')
   })
 
 opsCommands(program)
+credentialCommands(program)
 
 program.parseAsync().catch((err: Error) => {
   process.stderr.write(`pairgrid: ${err.message}\n`)

@@ -9,3 +9,6 @@ export const TELEMETRY_LIMITS: RpcLimits = { maxRequestBytes: 1024, maxResponseB
 export const SIGNALS_LIMITS: RpcLimits = { maxRequestBytes: 1024, maxResponseBytes: 24 * 1024 * 1024, timeoutMs: 30_000 }
 /** The live signal: one small record per message, at least one every few seconds of wall time. */
 export const REGULATION_LIMITS = { maxMessageBytes: 2048, idleTimeoutMs: 60_000 }
+/** A profile with its accreditations. */
+export const PROFILE_LIMITS: RpcLimits = { maxRequestBytes: 256, maxResponseBytes: 128 * 1024, timeoutMs: 5_000 }
+export const ANSWER_LIMITS: RpcLimits = { maxRequestBytes: 16 * 1024, maxResponseBytes: 1024, timeoutMs: 10_000 }

@@ -4,6 +4,8 @@ import { decodeRecord, signRecord, verifyRecord, type Envelope, type Verified } 
 import type { RequestBody } from '../records/grid-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
 import { PROTOCOL_COMMIT, PROTOCOL_SETTLE, PROTOCOL_SIGNALS } from '../net/protocol-ids.js'
+import type { CredentialStore } from '../credentials/store.js'
+import { governanceViolation, priceViolation } from '../credentials/rules.js'
 import { peerIdOfParty } from '../identity/peer.js'
 import { settlementMethod } from '../market/methods.js'
 import { computeSettlement, settlementDue } from '../market/settlement.js'
@@ -33,6 +35,12 @@ export interface BuildingPort {
 /** Requests arriving within this many wall ms are arbitrated together. */
 const ARBITRATION_BATCH_MS = 20
 
+/**
+ * The building's bidding policy in auctions: its configured rate for the service, else 80% of
+ * the reserve. A rate above the reserve means it does not bid.
+ */
+export type BidPolicy = (service: RequestBody['service'], reserveRate: number) => number
+
 export class Provider {
   readonly refusals: Record<string, number> = {}
   private readonly abort = new AbortController()
@@ -40,7 +48,14 @@ export class Provider {
   private batch: Array<Verified<'grid.request'>> = []
   readonly telemetry: TelemetryStore
 
-  constructor (private readonly ctx: PartyContext, private readonly building: BuildingPort) {
+  private readonly answerWaiters = new Map<string, () => void>()
+
+  constructor (
+    private readonly ctx: PartyContext,
+    private readonly building: BuildingPort,
+    private readonly credentials: CredentialStore,
+    private readonly bidRate: BidPolicy
+  ) {
     this.telemetry = new TelemetryStore(ctx.db)
   }
 
@@ -65,6 +80,11 @@ export class Provider {
     if (method === undefined || method.service !== r.service) return this.refuse(request, 'unsupported-service', `settlement method ${r.settlementMethod} is not supported for ${r.service}`)
     if (method.unit !== r.quantity.unit) return this.refuse(request, 'outside-surface', `${r.settlementMethod} settles quantities in ${method.unit}, the request asks for ${r.quantity.unit}`)
     if (r.window.start <= ctx.clock.now()) return this.refuse(request, 'window-passed', 'the window has already started')
+    const rules = governanceViolation(this.credentials, r)
+    if (rules !== undefined) return this.refuse(request, 'marketplace-rules', rules)
+    const price = priceViolation(this.credentials, r, ctx.keys.id)
+    if (price !== undefined) return this.refuse(request, 'price-mismatch', price)
+    if (r.price.mechanism === 'auction' && this.bidRate(r.service, r.price.rate) > r.price.rate) return this.refuse(request, 'reserve-too-low', `our rate for ${r.service} is above the reserve ${r.price.rate}`)
     this.batch.push(request)
     if (this.batch.length === 1) setTimeout(() => this.decide(), ARBITRATION_BATCH_MS)
   }
@@ -86,7 +106,8 @@ export class Provider {
         service: r.service,
         window: r.window,
         quantity: r.quantity,
-        price: r.price,
+        // In an auction the commitment is our sealed bid; otherwise it repeats the request's price.
+        price: r.price.mechanism === 'auction' ? { ...r.price, rate: this.bidRate(r.service, r.price.rate) } : r.price,
         settlementMethod: r.settlementMethod,
         meter: this.building.meterId,
         elements: evaluation.elements,
@@ -134,12 +155,42 @@ export class Provider {
     const { ctx } = this
     const c = tx.commitment.record.body
     const request = ctx.book.requests.get(c.request)!
-    const reply = await withRetry(ctx, 'send commitment', request.record.body.expiresAt, async () =>
+    const ask = async (): Promise<unknown> => await withRetry(ctx, 'send commitment', Math.max(request.record.body.expiresAt, ctx.clock.now() + 60_000), async () =>
       await call(ctx.net, peerIdOfParty(c.requester), PROTOCOL_COMMIT, tx.commitment.record, COMMIT_LIMITS), this.abort.signal)
+    let reply = await ask()
+    const pending = (reply as { pending?: { decideBy?: unknown } }).pending
+    if (pending !== undefined) {
+      // An auction: the answer is pushed once it clears; ask again if it has not come by then.
+      const decideBy = typeof pending.decideBy === 'number' ? pending.decideBy : request.record.body.expiresAt
+      ctx.logger.info({ tx: tx.id, decideBy }, 'bid held until the auction clears')
+      const { promise, resolve } = Promise.withResolvers<void>()
+      this.answerWaiters.set(tx.id, resolve)
+      await Promise.race([promise, ctx.clock.until(decideBy + 30_000, this.abort.signal)])
+      this.answerWaiters.delete(tx.id)
+      if (tx.answer !== undefined) return
+      reply = await ask()
+    }
+    await this.acceptAnswer(tx, reply)
+  }
+
+  private async acceptAnswer (tx: Tx, reply: unknown): Promise<void> {
+    const c = tx.commitment.record.body
     const answer = verifyRecord(reply, ['grid.acceptance', 'grid.rejection'] as const)
-    if (answer.record.body.commitment !== tx.id || answer.record.body.requester !== c.requester) throw new Error('answer does not answer our commitment')
-    await persist(ctx, answer)
-    ctx.logger.info({ tx: tx.id, answer: answer.record.type, reason: (answer.record.body as { reason?: string }).reason }, 'commitment answered')
+    if (answer.record.body.commitment !== tx.id || answer.record.body.requester !== c.requester) throw new RefusedError('wrong-answer', 'answer does not answer our commitment')
+    if (tx.answer !== undefined) return
+    await persist(this.ctx, answer)
+    this.ctx.logger.info({ tx: tx.id, answer: answer.record.type, reason: (answer.record.body as { reason?: string }).reason }, 'commitment answered')
+  }
+
+  /** Handler of the answer protocol: a signed answer the requester decided after the commit stream closed. */
+  async onAnswer (bytes: Uint8Array, remoteParty: string): Promise<{ ok: true }> {
+    const answer = decodeRecord(bytes, ['grid.acceptance', 'grid.rejection'] as const)
+    const tx = this.ctx.book.txs.get(answer.record.body.commitment)
+    if (tx === undefined || tx.commitment.record.body.provider !== this.ctx.keys.id) throw new RefusedError('unknown-commitment', 'no commitment of ours has this id')
+    if (answer.record.body.requester !== remoteParty) throw new RefusedError('signer-not-peer', 'answer is signed by another party than the stream peer')
+    await this.acceptAnswer(tx, answer.record)
+    this.answerWaiters.get(tx.id)?.()
+    return { ok: true }
   }
 
   private async settle (tx: Tx): Promise<void> {
@@ -153,7 +204,7 @@ export class Provider {
       await this.building.waitForReading(span.to, this.abort.signal)
       const readings = await this.building.readings(span.from, span.to)
       const signals = method.signal ? await this.fetchSignals(tx) : []
-      const computed = computeSettlement(tx.commitment, tx.answer!.id, readings, signals, ctx.clock.now())
+      const computed = computeSettlement(tx.commitment, tx.answer as Verified<'grid.acceptance'>, readings, signals, ctx.clock.now())
       if (!computed.ok) throw new Error(`cannot settle from our own meter: ${computed.reason}: ${computed.detail}`)
       const signed = signRecord('grid.settlement', computed.body, ctx.keys)
       await persist(ctx, signed)

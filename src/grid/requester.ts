@@ -5,7 +5,11 @@ import { countersign, decodeRecord, signRecord, type Envelope, type Verified } f
 import type { RequestBody } from '../records/grid-schemas.js'
 import type { RejectionReason } from '../records/grid-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
-import { PROTOCOL_REGULATION, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
+import { PROTOCOL_ANSWER, PROTOCOL_REGULATION, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
+import type { Directory } from '../credentials/directory.js'
+import { governanceViolation, priceViolation } from '../credentials/rules.js'
+import { clearAuction } from '../market/auction.js'
+import { withRetry } from './context.js'
 import { MessageSender } from '../net/message-stream.js'
 import { encodeRecord } from '../records/envelope.js'
 import { SIGNAL_INTERVAL_MS } from '../market/regd-score.js'
@@ -19,14 +23,14 @@ import type { RequestChannel } from '../net/gossip.js'
 import { persist, type PartyContext } from './context.js'
 import { termsMismatch } from './terms.js'
 import { TelemetryStore } from './telemetry-store.js'
-import { TELEMETRY_LIMITS } from './limits.js'
+import { ANSWER_LIMITS, TELEMETRY_LIMITS } from './limits.js'
 
 export type RequestParams = Omit<RequestBody, 'requester' | 'nonce' | 'issuedAt'>
 
 export class Requester {
   readonly telemetry: TelemetryStore
 
-  constructor (private readonly ctx: PartyContext, private readonly channel: RequestChannel) {
+  constructor (private readonly ctx: PartyContext, private readonly channel: RequestChannel, private readonly directory: Directory) {
     this.telemetry = new TelemetryStore(ctx.db)
   }
 
@@ -37,6 +41,10 @@ export class Requester {
     if (method.unit !== params.quantity.unit) throw new Error(`${params.settlementMethod} settles quantities in ${method.unit}, not ${params.quantity.unit}`)
     if (this.channel.subscribers(params.marketplace) === 0) throw new Error(`no peer subscribes to marketplace ${params.marketplace} yet; wait for the mesh`)
     const body: RequestBody = { ...params, requester: ctx.keys.id, nonce: randomBytes(16).toString('hex'), issuedAt: ctx.clock.now() }
+    const store = this.directory.store
+    const agreement = [...store.frameworks.values()].find(a => a.record.body.reference === body.price.reference)?.record.body
+    const violation = governanceViolation(store, body) ?? (body.price.mechanism === 'auction' ? undefined : priceViolation(store, body, agreement?.provider ?? ''))
+    if (violation !== undefined) throw new Error(violation)
     const request = signRecord('grid.request', body, ctx.keys)
     await persist(ctx, request)
     const recipients = await this.channel.publish(request)
@@ -44,20 +52,20 @@ export class Requester {
     return request
   }
 
-  private async answer (commitment: Verified<'grid.commitment'>, reason: RejectionReason | undefined, detail: string): Promise<Envelope> {
+  private async answer (commitment: Verified<'grid.commitment'>, reason: RejectionReason | undefined, detail: string, clearing?: RequestBody['price']): Promise<Envelope> {
     const { ctx } = this
     const c = commitment.record.body
     const common = { commitment: commitment.id, request: c.request, requester: ctx.keys.id, provider: c.provider, issuedAt: ctx.clock.now() }
     const answer = reason === undefined
-      ? signRecord('grid.acceptance', common, ctx.keys)
+      ? signRecord('grid.acceptance', clearing === undefined ? common : { ...common, price: clearing }, ctx.keys)
       : signRecord('grid.rejection', { ...common, reason, detail }, ctx.keys)
     await persist(ctx, commitment, answer)
     ctx.logger.info({ tx: commitment.id, provider: c.provider, answer: answer.record.type, reason, detail }, 'commitment answered')
     return answer.record
   }
 
-  /** Handler of the commit stream: one commitment in, one signed answer out. */
-  async onCommitment (bytes: Uint8Array, remoteParty: string): Promise<Envelope> {
+  /** Handler of the commit stream: one commitment in, one signed answer (or, in an auction, a pending notice) out. */
+  async onCommitment (bytes: Uint8Array, remoteParty: string): Promise<Envelope | { pending: { decideBy: number } }> {
     const { ctx } = this
     const commitment = decodeRecord(bytes, ['grid.commitment'] as const)
     const c = commitment.record.body
@@ -71,6 +79,11 @@ export class Requester {
     const mismatch = termsMismatch(r, c)
     if (mismatch !== undefined) return await this.answer(commitment, 'inconsistent-terms', mismatch)
     if (ctx.clock.now() >= r.expiresAt) return await this.answer(commitment, 'expired', `request expired at ${new Date(r.expiresAt).toISOString()}`)
+    const admission = await this.directory.admit(r.marketplace, c.provider, 'provide', c.meter)
+    if (!admission.ok) return await this.answer(commitment, 'not-admitted', `${admission.reason}: ${admission.detail}`)
+    const g = this.directory.store.governance.get(r.marketplace)?.record.body
+    if (g !== undefined && c.quantity.unit === g.minimumBid.unit && c.quantity.value < g.minimumBid.value) return await this.answer(commitment, 'below-minimum-bid', `${g.name} takes bids of at least ${g.minimumBid.value} ${g.minimumBid.unit}`)
+    if (r.price.mechanism === 'auction') return this.holdBid(request, commitment)
     // The fill check and the reservation below run without an await between them, so concurrent
     // commitments for one request can never be accepted beyond its quantity.
     const taken = ctx.book.filled(request.id) + this.pendingFill(request.id)
@@ -93,6 +106,50 @@ export class Requester {
   }
 
   private readonly pending = new Map<string, { request: string, value: number }>()
+  private readonly bids = new Map<string, Array<Verified<'grid.commitment'>>>()
+
+  /** Keeps a sealed bid until the auction closes at the request's expiry; clears once, then. */
+  private holdBid (request: Verified<'grid.request'>, bid: Verified<'grid.commitment'>): { pending: { decideBy: number } } {
+    const decideBy = request.record.body.expiresAt
+    let held = this.bids.get(request.id)
+    if (held === undefined) {
+      held = []
+      this.bids.set(request.id, held)
+      void this.ctx.clock.until(decideBy, this.abort.signal).then(async () => await this.clear(request), () => {})
+    }
+    if (!held.some(b => b.id === bid.id)) held.push(bid)
+    return { pending: { decideBy } }
+  }
+
+  private async clear (request: Verified<'grid.request'>): Promise<void> {
+    const { ctx } = this
+    const r = request.record.body
+    const held = this.bids.get(request.id) ?? []
+    this.bids.delete(request.id)
+    const g = this.directory.store.governance.get(r.marketplace)?.record.body
+    const result = clearAuction(held.map(b => ({ id: b.id, quantity: b.record.body.quantity.value, rate: b.record.body.price.rate, issuedAt: b.record.body.issuedAt })), r.quantity.value, r.price.rate, g?.minimumBid.value ?? 0)
+    ctx.logger.info({ request: request.id, bids: held.length, winners: result.winners.length, clearingRate: result.clearingRate }, 'auction cleared')
+    for (const bid of held) {
+      const lost = result.losers.find(l => l.id === bid.id)
+      const answer = lost === undefined
+        ? await this.answer(bid, undefined, '', { ...bid.record.body.price, rate: result.clearingRate! })
+        : await this.answer(bid, 'auction-lost', `${lost.reason}; clearing rate ${result.clearingRate ?? 'none'}`)
+      void this.push(bid, answer)
+      if (lost === undefined && settlementMethod(r.settlementMethod)?.signal === true) void this.regulate(ctx.book.txs.get(bid.id)!)
+    }
+  }
+
+  /** Delivers an answer decided after the commit stream closed; the provider may also ask again. */
+  private async push (commitment: Verified<'grid.commitment'>, answer: Envelope): Promise<void> {
+    const { ctx } = this
+    const c = commitment.record.body
+    try {
+      await withRetry(ctx, 'push answer', c.window.start, async () =>
+        await call(ctx.net, peerIdOfParty(c.provider), PROTOCOL_ANSWER, answer, ANSWER_LIMITS), this.abort.signal)
+    } catch (err) {
+      ctx.logger.warn({ tx: commitment.id, err: (err as Error).message }, 'answer not delivered; the provider can ask again')
+    }
+  }
   private pendingFill (requestId: string): number {
     let sum = 0
     for (const p of this.pending.values()) if (p.request === requestId) sum += p.value
@@ -122,7 +179,7 @@ export class Requester {
       // Not a dispute: the provider retries the settlement, and we fetch again.
       throw new RefusedError('telemetry-unavailable', `could not fetch the readings: ${(err as Error).message}`)
     }
-    const check = checkSettlement(settlement, tx.commitment, tx.answer.id, request.record.body.toleranceBp, raw, await this.telemetry.signals(tx.id))
+    const check = checkSettlement(settlement, tx.commitment, tx.answer as Verified<'grid.acceptance'>, request.record.body.toleranceBp, raw, await this.telemetry.signals(tx.id))
     if (!check.ok) {
       const dispute = signRecord('grid.dispute', {
         settlement: settlement.id, commitment: tx.id, request: s.request, by: ctx.keys.id, against: s.provider, reason: check.reason, detail: check.detail.slice(0, 512), issuedAt: ctx.clock.now()

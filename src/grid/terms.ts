@@ -4,8 +4,17 @@ import { canonicalize } from '../records/canonical.js'
 import type { CommitmentBody, RequestBody } from '../records/grid-schemas.js'
 
 export function termsMismatch (request: RequestBody, commitment: CommitmentBody): string | undefined {
-  for (const k of ['marketplace', 'requester', 'service', 'window', 'price', 'settlementMethod'] as const) {
+  for (const k of ['marketplace', 'requester', 'service', 'window', 'settlementMethod'] as const) {
     if (canonicalize(request[k]) !== canonicalize(commitment[k])) return `commitment ${k} differs from the request's`
+  }
+  const rp = request.price
+  const cp = commitment.price
+  if (rp.mechanism === 'auction') {
+    // The commitment is a sealed bid: same terms, a rate at or under the reserve.
+    if (canonicalize({ ...cp, rate: 0 }) !== canonicalize({ ...rp, rate: 0 })) return 'bid price terms differ from the auction\'s'
+    if (cp.rate > rp.rate) return `bid rate ${cp.rate} exceeds the reserve ${rp.rate}`
+  } else if (canonicalize(rp) !== canonicalize(cp)) {
+    return 'commitment price differs from the request\'s'
   }
   if (commitment.quantity.unit !== request.quantity.unit) return 'commitment quantity unit differs from the request\'s'
   if (commitment.quantity.value > request.quantity.value) return `commitment quantity ${commitment.quantity.value} exceeds the requested ${request.quantity.value}`

@@ -1,6 +1,6 @@
 // Settlement arithmetic and the counterparty's check of a settlement against its telemetry.
 import type { Verified } from '../records/envelope.js'
-import type { DisputeReason, SettlementBody } from '../records/grid-schemas.js'
+import type { AcceptanceBody, CommitmentBody, DisputeReason, SettlementBody } from '../records/grid-schemas.js'
 import type { Price } from '../records/common-schemas.js'
 import { canonicalize } from '../records/canonical.js'
 import { checkTelemetry } from '../meter/telemetry.js'
@@ -10,6 +10,11 @@ import { checkSignals } from './signals.js'
 /** amount = floor(paid * rate / 1_000_000): rate is per MWh (Mvarh), paid is in Wh (varh). */
 export function amountMinor (paid: bigint, price: Price): bigint {
   return (paid * BigInt(price.rate)) / 1_000_000n
+}
+
+/** The price a transaction settles at: an auction's clearing price, otherwise the commitment's. */
+export function settledPrice (commitment: CommitmentBody, acceptance: AcceptanceBody): Price {
+  return acceptance.price ?? commitment.price
 }
 
 /** True when performance falls short of the commitment by more than the tolerance. */
@@ -27,12 +32,13 @@ export type Computed = { ok: true, body: SettlementBody } | { ok: false, reason:
 /** The settlement body the signed readings (and, for regulation, signals) imply for an accepted commitment. */
 export function computeSettlement (
   commitment: Verified<'grid.commitment'>,
-  acceptanceId: string,
+  acceptance: Verified<'grid.acceptance'>,
   rawReadings: readonly unknown[],
   rawSignals: readonly unknown[],
   issuedAt: number
 ): Computed {
   const c = commitment.record.body
+  const price = settledPrice(c, acceptance.record.body)
   const method = settlementMethod(c.settlementMethod)
   if (method === undefined || method.service !== c.service) return { ok: false, reason: 'terms-mismatch', detail: `settlement method ${c.settlementMethod} does not settle ${c.service}` }
   const t = checkTelemetry(rawReadings, c.meter, method.span(c.window))
@@ -46,7 +52,7 @@ export function computeSettlement (
     body: {
       request: c.request,
       commitment: commitment.id,
-      acceptance: acceptanceId,
+      acceptance: acceptance.id,
       marketplace: c.marketplace,
       requester: c.requester,
       provider: c.provider,
@@ -58,8 +64,8 @@ export function computeSettlement (
       executed: Number(outcome.executed),
       paidEnergy: Number(outcome.paid),
       performance: Number(outcome.performance),
-      price: c.price,
-      amount: { minor: Number(amountMinor(outcome.paid, c.price)), currency: c.price.currency },
+      price,
+      amount: { minor: Number(amountMinor(outcome.paid, price)), currency: price.currency },
       telemetry: t.telemetry,
       ...(sig?.ok === true ? { signals: sig.digest } : {}),
       issuedAt
@@ -76,13 +82,13 @@ export type Check = { ok: true } | { ok: false, reason: DisputeReason, detail: s
 export function checkSettlement (
   settlement: Verified<'grid.settlement'>,
   commitment: Verified<'grid.commitment'>,
-  acceptanceId: string,
+  acceptance: Verified<'grid.acceptance'>,
   toleranceBp: number,
   rawReadings: readonly unknown[],
   rawSignals: readonly unknown[]
 ): Check {
   const s = settlement.record.body
-  const expected = computeSettlement(commitment, acceptanceId, rawReadings, rawSignals, s.issuedAt)
+  const expected = computeSettlement(commitment, acceptance, rawReadings, rawSignals, s.issuedAt)
   if (!expected.ok) return expected
   const e = expected.body
   if (s.telemetry.meter !== e.telemetry.meter) return { ok: false, reason: 'meter-mismatch', detail: 'settlement names another meter than the commitment' }

@@ -13,6 +13,9 @@ import type { Clock } from '../node/clock.js'
 
 export type RequestHandler = (request: Verified<'grid.request'>) => void
 
+/** Marketplace rules and admission of the requester: a refusal Rejects the message. */
+export type RequestAdmission = (request: Verified<'grid.request'>) => Promise<{ ok: true } | { ok: false, reason: string, detail: string }>
+
 export interface GossipStats { accepted: number, rejected: Record<string, number>, ignored: Record<string, number> }
 
 export class RequestChannel {
@@ -24,7 +27,8 @@ export class RequestChannel {
     private readonly net: PairgridLibp2p,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly isKnown: (id: string) => boolean
+    private readonly isKnown: (id: string) => boolean,
+    private readonly admitRequest: RequestAdmission
   ) {}
 
   private get pubsub (): PairgridLibp2p['services']['pubsub'] { return this.net.services.pubsub }
@@ -47,7 +51,7 @@ export class RequestChannel {
 
   private count (bucket: Record<string, number>, code: string): void { bucket[code] = (bucket[code] ?? 0) + 1 }
 
-  private validate (peer: PeerId, msg: Message, marketplace: string): TopicValidatorResult {
+  private async validate (peer: PeerId, msg: Message, marketplace: string): Promise<TopicValidatorResult> {
     try {
       if (msg.type !== 'signed') throw new RecordError('missing-signature', 'gossip message is not signed by its publisher')
       const v = decodeRecord(msg.data, ['grid.request'] as const)
@@ -61,6 +65,12 @@ export class RequestChannel {
       if (this.isKnown(v.id)) {
         this.count(this.stats.ignored, 'duplicate')
         return TopicValidatorResult.Ignore
+      }
+      const admission = await this.admitRequest(v)
+      if (!admission.ok) {
+        this.count(this.stats.rejected, admission.reason)
+        this.log.warn({ topic: msg.topic, peer: peer.toString(), request: v.id, code: admission.reason, detail: admission.detail }, 'rejected request: requester not admitted or rules broken')
+        return TopicValidatorResult.Reject
       }
       this.verified.set(msg.data, v)
       this.stats.accepted++

@@ -3,6 +3,16 @@ export const PROTOCOL_COMMIT = '/pairgrid/commit/1.0.0'
 export const PROTOCOL_SETTLE = '/pairgrid/settle/1.0.0'
 export const PROTOCOL_TELEMETRY = '/pairgrid/telemetry/1.0.0'
 
+/** Peer → any party: its signed profile and accreditations. */
+export const PROTOCOL_PROFILE = '/pairgrid/profile/1.0.0'
+/** Requester → provider: a signed answer decided later (auctions close after the bids are in). */
+export const PROTOCOL_ANSWER = '/pairgrid/answer/1.0.0'
+
+/** Gossip topic of a marketplace's members' credentials. */
+export function membersTopic (marketplace: string): string {
+  return `/pairgrid/1/market/${marketplace}/members`
+}
+
 /** Gossip topic of a marketplace's service requests. */
 export function requestTopic (marketplace: string): string {
   return `/pairgrid/1/market/${marketplace}/requests`

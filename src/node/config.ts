@@ -3,18 +3,23 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { Ref } from '../records/common-schemas.js'
-
-export const Role = Type.Union([Type.Literal('utility'), Type.Literal('building')])
-export type Role = Static<typeof Role>
+import { PartyKind } from '../records/credential-schemas.js'
 
 export const NodeConfig = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }),
-  role: Role,
+  kind: PartyKind,
+  location: Type.Object({
+    feeder: Ref,
+    node: Ref,
+    latE6: Type.Integer({ minimum: -90_000_000, maximum: 90_000_000 }),
+    lonE6: Type.Integer({ minimum: -180_000_000, maximum: 180_000_000 })
+  }, { additionalProperties: false }),
   listen: Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: 8 }),
   bootstrap: Type.Array(Type.String({ maxLength: 300 }), { maxItems: 64 }),
-  marketplaces: Type.Array(Ref, { minItems: 1, maxItems: 16 }),
+  marketplaces: Type.Array(Ref, { maxItems: 16, description: 'ids of the governance documents of the marketplaces this node joins' }),
   meterIntervalMs: Type.Integer({ minimum: 1000, maximum: 900_000 }),
-  building: Type.Optional(Type.Unknown({ description: 'BuildingSpec; validated by src/building/spec.ts' }))
+  building: Type.Optional(Type.Unknown({ description: 'BuildingSpec; validated by src/building/spec.ts. Present = this party provides grid services' })),
+  bidRates: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: 1_000_000_000_000 }), { description: 'auction bid rate per service, minor units per MWh (Mvarh)' }))
 }, { additionalProperties: false })
 export type NodeConfig = Static<typeof NodeConfig>
 const check = TypeCompiler.Compile(NodeConfig)

@@ -12,7 +12,7 @@ export async function initNode (dir: string, config: NodeConfig): Promise<{ part
   const party = generateKeyPair()
   await writeKeyFile(paths.partyKey, party, `party key of ${config.name}`)
   let meter: string | undefined
-  if (config.role === 'building') {
+  if (config.building !== undefined) {
     // Simulated meter: its key lives here; a real meter keeps it in its secure element.
     const meterKeys = generateKeyPair()
     await writeKeyFile(paths.meterKey, meterKeys, `meter key of ${config.name} (simulated meter)`)

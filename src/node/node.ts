@@ -22,6 +22,15 @@ import type { Envelope } from '../records/envelope.js'
 import { startBuilding, type RunningBuilding } from '../building/port.js'
 import type { KeyPair } from '../identity/ed25519.js'
 import { readConfig, type NodeConfig } from './config.js'
+import { CredentialStore } from '../credentials/store.js'
+import { Directory } from '../credentials/directory.js'
+import { readCredentialFiles } from '../credentials/import.js'
+import { ensureOwnProfile } from '../credentials/profile.js'
+import { governanceViolation } from '../credentials/rules.js'
+import { MembersChannel } from '../net/members.js'
+import { PROTOCOL_ANSWER, PROTOCOL_PROFILE, membersTopic as membersTopicOf } from '../net/protocol-ids.js'
+import { ANSWER_LIMITS, PROFILE_LIMITS } from '../grid/limits.js'
+import { join } from 'node:path'
 import { dataPaths } from './data-dir.js'
 import type { Clock } from './clock.js'
 
@@ -52,11 +61,20 @@ export interface TxView {
   rejection?: string
 }
 
+/** Wall ms between checks whether our credentials need announcing again. */
+const ANNOUNCE_CHECK_MS = 1_000
+/** Announce at least this often (wall ms), for members that missed earlier announcements. */
+const ANNOUNCE_REFRESH_MS = 30_000
+
 export class PairgridNode {
   readonly rpcStats: RpcStats = { served: 0, refused: {} }
-  requester?: Requester
+  requester!: Requester
   provider?: Provider
   building?: RunningBuilding
+  members!: MembersChannel
+  directory!: Directory
+  private announceTimer: NodeJS.Timeout | undefined
+  private readonly announced = new Map<string, { subscribers: number, records: number, at: number }>()
 
   private constructor (
     readonly dir: string,
@@ -67,6 +85,7 @@ export class PairgridNode {
     readonly book: TransactionBook,
     readonly net: PairgridLibp2p,
     readonly channel: RequestChannel,
+    readonly credentials: CredentialStore,
     readonly clock: Clock,
     readonly logger: Logger
   ) {}
@@ -86,9 +105,26 @@ export class PairgridNode {
     }
     const book = new TransactionBook()
     for await (const entry of log.all()) book.add({ id: entry.id, record: entry.record })
+    const credentials = new CredentialStore(db)
+    try {
+      await credentials.load()
+      await credentials.add(await readCredentialFiles(join(dir, 'credentials')))
+    } catch (err) {
+      await db.close()
+      throw err
+    }
+    for (const m of config.marketplaces) {
+      if (!credentials.governance.has(m)) logger.warn({ marketplace: m }, 'no governance document for this marketplace: put the signed market.governance record in <data>/credentials/')
+    }
     const net = await createNet({ privateKey: await libp2pPrivateKey(keys), listen: opts.listen ?? config.listen })
-    const channel = new RequestChannel(net, opts.clock, logger, id => log.has(id))
-    const node = new PairgridNode(dir, config, keys, db, log, book, net, channel, opts.clock, logger)
+    const directory = new Directory(credentials, net, keys.id, opts.clock, logger)
+    const channel = new RequestChannel(net, opts.clock, logger, id => log.has(id), async (v) => {
+      const rules = governanceViolation(credentials, v.record.body)
+      if (rules !== undefined) return { ok: false, reason: 'marketplace-rules', detail: rules }
+      return await directory.admit(v.record.body.marketplace, v.record.body.requester, 'request')
+    })
+    const node = new PairgridNode(dir, config, keys, db, log, book, net, channel, credentials, opts.clock, logger)
+    node.directory = directory
     await node.wire()
     node.connect(opts.bootstrap ?? config.bootstrap)
     logger.info({ party: keys.id, peerId: net.peerId.toString(), addrs: net.getMultiaddrs().map(String), logSize: log.head.size }, 'node started')
@@ -99,25 +135,71 @@ export class PairgridNode {
     return { keys: this.keys, db: this.db, log: this.log, book: this.book, clock: this.clock, net: this.net, logger: this.logger }
   }
 
+  /**
+   * Every party can request; a party with a building also provides. Both sides share the log,
+   * the book and the credentials; the request channel feeds the provider side only.
+   */
   private async wire (): Promise<void> {
-    const { config, net, logger } = this
-    if (config.role === 'utility') {
-      const requester = new Requester(this.ctx, this.channel)
-      this.requester = requester
-      for (const m of config.marketplaces) this.channel.join(m)
-      await serve(net, PROTOCOL_COMMIT, COMMIT_LIMITS, async (bytes, party) => await requester.onCommitment(bytes, party), logger, this.rpcStats)
-      await serve(net, PROTOCOL_SETTLE, SETTLE_LIMITS, async (bytes, party) => await requester.onSettlement(bytes, party), logger, this.rpcStats)
-      await serve(net, PROTOCOL_SIGNALS, SIGNALS_LIMITS, async (bytes, party) => await requester.onSignalsQuery(bytes, party), logger, this.rpcStats)
-      requester.resume()
-    } else {
+    const { config, net, logger, credentials } = this
+    this.members = new MembersChannel(net, logger, async (records) => { await credentials.add(records) })
+    for (const m of config.marketplaces) this.members.join(m)
+    await serve(net, PROTOCOL_PROFILE, PROFILE_LIMITS, async () => this.directory.ownCredentials(), logger, this.rpcStats)
+
+    const requester = new Requester(this.ctx, this.channel, this.directory)
+    this.requester = requester
+    await serve(net, PROTOCOL_COMMIT, COMMIT_LIMITS, async (bytes, party) => await requester.onCommitment(bytes, party), logger, this.rpcStats)
+    await serve(net, PROTOCOL_SETTLE, SETTLE_LIMITS, async (bytes, party) => await requester.onSettlement(bytes, party), logger, this.rpcStats)
+    await serve(net, PROTOCOL_SIGNALS, SIGNALS_LIMITS, async (bytes, party) => await requester.onSignalsQuery(bytes, party), logger, this.rpcStats)
+
+    let meter: string | undefined
+    if (config.building !== undefined) {
       const building = await startBuilding(this.dir, config, this.clock, this.db, logger)
       this.building = building
-      const provider = new Provider(this.ctx, building.port)
+      meter = building.port.meterId
+      const rates = config.bidRates ?? {}
+      const provider = new Provider(this.ctx, building.port, credentials, (service, reserve) => rates[service] ?? Math.floor(reserve * 0.8))
       this.provider = provider
       for (const m of config.marketplaces) this.channel.join(m, r => provider.onRequest(r))
       await serve(net, PROTOCOL_TELEMETRY, TELEMETRY_LIMITS, async (bytes, party) => await provider.onTelemetry(bytes, party), logger, this.rpcStats)
+      await serve(net, PROTOCOL_ANSWER, ANSWER_LIMITS, async (bytes, party) => await provider.onAnswer(bytes, party), logger, this.rpcStats)
       await serveMessages(net, PROTOCOL_REGULATION, REGULATION_LIMITS, (bytes, party) => provider.onRegulation(bytes, party), logger, this.rpcStats)
-      provider.resume()
+    } else {
+      for (const m of config.marketplaces) this.channel.join(m)
+    }
+    await ensureOwnProfile(credentials, this.keys, {
+      kind: config.kind,
+      name: config.name,
+      location: config.location,
+      ...(this.building !== undefined ? { surface: this.building.surface(), services: this.building.services() } : { services: [] }),
+      ...(meter !== undefined ? { meter } : {})
+    }, this.clock.now())
+    requester.resume()
+    this.provider?.resume()
+    this.announceTimer = setInterval(() => { void this.announce() }, ANNOUNCE_CHECK_MS)
+  }
+
+  /**
+   * Announces on each marketplace's members topic: our profile and accreditations, and — as
+   * operator or issuer — governance and tariffs; revocations we hold are relayed to everyone.
+   * Again whenever the topic gains subscribers or our records change, and every 30 s.
+   */
+  private async announce (): Promise<void> {
+    const { credentials, keys } = this
+    for (const m of this.config.marketplaces) {
+      const records = [
+        ...credentials.credentialsOf(keys.id),
+        ...[...credentials.governance.values()].filter(g => g.id === m && g.record.body.operator === keys.id).map(g => g.record),
+        ...[...credentials.tariffs.values()].filter(t => t.record.body.marketplace === m && t.record.body.issuer === keys.id).map(t => t.record),
+        ...[...credentials.revocations.values()].map(r => r.record)
+      ]
+      const subscribers = this.net.services.pubsub.getSubscribers(membersTopicOf(m)).length
+      const last = this.announced.get(m)
+      if (last !== undefined && last.subscribers >= subscribers && last.records === records.length && Date.now() - last.at < ANNOUNCE_REFRESH_MS) continue
+      try {
+        if (await this.members.announce(m, records)) this.announced.set(m, { subscribers, records: records.length, at: Date.now() })
+      } catch (err) {
+        this.logger.debug({ marketplace: m, err: (err as Error).message }, 'announcement not published yet')
+      }
     }
   }
 
@@ -172,8 +254,8 @@ export class PairgridNode {
     let signals: Envelope[] = []
     if (tx.settlement !== undefined) {
       const span = settlementMethod(c.settlementMethod)!.span(c.window)
-      const store = (this.provider ?? this.requester)!.telemetry
-      readings = this.building !== undefined ? await this.building.port.readings(span.from, span.to) : await store.readings(tx.id) ?? []
+      const store = (c.provider === this.keys.id ? this.provider : this.requester)!.telemetry
+      readings = c.provider === this.keys.id ? await this.building!.port.readings(span.from, span.to) : await store.readings(tx.id) ?? []
       signals = await store.signals(tx.id)
     }
     return makeBundle(tx.id, this.book.chain(tx), readings, signals, this.keys.id, this.clock.now())
@@ -184,13 +266,15 @@ export class PairgridNode {
     for (const t of this.transactions()) counts[t.status] = (counts[t.status] ?? 0) + 1
     return {
       name: this.config.name,
-      role: this.config.role,
+      kind: this.config.kind,
       party: this.keys.id,
       peerId: this.net.peerId.toString(),
       pid: process.pid,
       addrs: this.net.getMultiaddrs().map(String),
       peers: this.net.getPeers().length,
-      marketplaces: Object.fromEntries(this.config.marketplaces.map(m => [m, { meshPeers: this.channel.meshPeers(m) }])),
+      marketplaces: Object.fromEntries(this.config.marketplaces.map(m => [m, { name: this.credentials.governance.get(m)?.record.body.name, meshPeers: this.channel.meshPeers(m), members: this.net.services.pubsub.getSubscribers(membersTopicOf(m)).length }])),
+      credentials: { profiles: this.credentials.profiles.size, accreditations: this.credentials.accreditations.size, revocations: this.credentials.revocations.size },
+      members: this.members.stats,
       log: this.log.head,
       transactions: counts,
       gossip: this.channel.stats,
@@ -202,8 +286,9 @@ export class PairgridNode {
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.announceTimer)
     this.provider?.stop()
-    this.requester?.stop()
+    this.requester.stop()
     await this.building?.stop()
     await this.net.stop()
     await this.db.close()

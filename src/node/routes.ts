@@ -4,6 +4,8 @@ import { PublishRequestInput } from './control-schemas.js'
 import type { PairgridNode } from './node.js'
 import { isRecordType } from '../records/registry.js'
 import { referencedIds, namedParties } from '../log/record-log.js'
+import { verifyRecord } from '../records/envelope.js'
+import { CREDENTIAL_TYPES } from '../credentials/store.js'
 
 export function controlRoutes (node: PairgridNode): Record<string, Route> {
   return {
@@ -30,8 +32,18 @@ export function controlRoutes (node: PairgridNode): Record<string, Route> {
       }
       return out
     },
+    'POST /v1/credentials': async ({ body }) => {
+      const records = (body as { records?: unknown })?.records
+      if (!Array.isArray(records) || records.length === 0 || records.length > 256) throw new HttpError(400, 'body must be {"records": [1..256 signed credential records]}')
+      let verified
+      try {
+        verified = records.map(r => verifyRecord(r, CREDENTIAL_TYPES))
+      } catch (err) {
+        throw new HttpError(400, `a record does not verify: ${(err as Error).message}`)
+      }
+      return { added: await node.credentials.add(verified) }
+    },
     'POST /v1/requests': validated(PublishRequestInput, async (input) => {
-      if (node.requester === undefined) throw new HttpError(409, `${node.config.name} is a ${node.config.role}; only requesters publish requests`)
       if (!node.config.marketplaces.includes(input.marketplace)) throw new HttpError(400, `${node.config.name} is not in marketplace ${input.marketplace}`)
       if (input.window.end <= input.window.start) throw new HttpError(400, 'window.end must be after window.start')
       const expiresAt = input.expiresAt ?? input.window.start

@@ -39,6 +39,8 @@ export const AcceptanceBody = Type.Object({
   request: RecordId,
   requester: PartyId,
   provider: PartyId,
+  /** Auctions: the clearing price the transaction settles at (the commitment carries the bid). */
+  price: Type.Optional(Price),
   issuedAt: Time
 }, { additionalProperties: false })
 export type AcceptanceBody = Static<typeof AcceptanceBody>
@@ -50,6 +52,7 @@ export const RejectionReason = Type.Union([
   Type.Literal('inconsistent-terms'),
   Type.Literal('unknown-request'),
   Type.Literal('not-admitted'),
+  Type.Literal('below-minimum-bid'),
   Type.Literal('auction-lost')
 ])
 export type RejectionReason = Static<typeof RejectionReason>

@@ -21,9 +21,9 @@ export class Progress {
       this.seen.set(key, tx.status)
       const other = names.get(tx.counterparty) ?? tx.counterparty.slice(0, 8)
       const detail = tx.status === 'settled'
-        ? ` executed ${tx.executed ?? '?'} ${tx.quantity.unit}, paid ${tx.paidEnergy ?? '?'} Wh, ${formatMoney(tx.amount)}`
+        ? ` executed ${tx.executed ?? '?'} ${tx.quantity.unit} (${(tx.performance ?? 0) / 10}%), ${formatMoney(tx.amount)}`
         : tx.status === 'disputed' ? ` (${tx.dispute ?? ''})` : tx.status === 'rejected' ? ` (${tx.rejection ?? ''})` : ''
-      this.line(`${party.padEnd(12)} ${tx.role === 'requester' ? '←' : '→'} ${other.padEnd(12)} ${tx.service.padEnd(20)} tx ${tx.id.slice(0, 10)}  ${tx.status}${detail}`)
+      this.line(`${party.padEnd(14)} ${tx.role === 'requester' ? '←' : '→'} ${other.padEnd(14)} ${tx.service.padEnd(20)} tx ${tx.id.slice(0, 10)}  ${tx.status}${detail}`)
     }
   }
 }
