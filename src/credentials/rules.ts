@@ -25,7 +25,8 @@ export function priceViolation (store: CredentialStore, r: RequestBody, provider
     case 'tariff': {
       const t = [...store.tariffs.values()].find(x => x.record.body.reference === r.price.reference && x.record.body.marketplace === r.marketplace)?.record.body
       if (t === undefined) return `no published tariff ${r.price.reference} in this marketplace`
-      if (t.issuer !== r.requester) return `tariff ${r.price.reference} was published by another party than the requester`
+      const operator = store.governance.get(r.marketplace)?.record.body.operator
+      if (t.issuer !== r.requester && t.issuer !== operator) return `tariff ${r.price.reference} was published neither by the requester nor by the marketplace's operator`
       if (t.service !== r.service) return `tariff ${r.price.reference} prices ${t.service}, not ${r.service}`
       if (r.window.start < t.validFrom || r.window.end > t.validUntil) return `tariff ${r.price.reference} is not in force over the window`
       if (canonicalize(t.price) !== canonicalize(r.price)) return `request price ${r.price.rate} ${r.price.currency}/${r.price.rateUnit} differs from tariff ${r.price.reference} (${t.price.rate})`

@@ -42,7 +42,11 @@ export class CredentialStore {
         return true
       }
       case 'credential.accreditation': return setNew(this.accreditations, v as Verified<'credential.accreditation'>)
-      case 'credential.revocation': return setNew(this.revocations, v as Verified<'credential.revocation'>, (v as Verified<'credential.revocation'>).record.body.accreditation)
+      case 'credential.revocation': {
+        const r = (v as Verified<'credential.revocation'>).record.body
+        // Keyed with its signer, so a stranger's "revocation" can never shadow the accreditor's.
+        return setNew(this.revocations, v as Verified<'credential.revocation'>, `${r.accreditation}|${r.accreditor}`)
+      }
       case 'market.governance': return setNew(this.governance, v as Verified<'market.governance'>)
       case 'market.tariff': return setNew(this.tariffs, v as Verified<'market.tariff'>)
       case 'market.framework': return setNew(this.frameworks, v as Verified<'market.framework'>)
@@ -59,8 +63,7 @@ export class CredentialStore {
 
   /** Revocation of an accreditation, honoured only when its own accreditor signed it. */
   revocationOf (accreditation: Verified<'credential.accreditation'>): Verified<'credential.revocation'> | undefined {
-    const r = this.revocations.get(accreditation.id)
-    return r !== undefined && r.record.body.accreditor === accreditation.record.body.accreditor ? r : undefined
+    return this.revocations.get(`${accreditation.id}|${accreditation.record.body.accreditor}`)
   }
 }
 

@@ -13,27 +13,49 @@ export interface Tx {
   dispute?: Verified<'grid.dispute'>
 }
 
+/** Two different signed records for one protocol step by the same party. */
+export interface Equivocation { step: 'commitment' | 'answer' | 'settlement', party: string, first: string, second: string }
+
 export class TransactionBook {
   readonly requests = new Map<string, Verified<'grid.request'>>()
   readonly txs = new Map<string, Tx>()
+  readonly equivocations: Equivocation[] = []
+  private readonly commitmentOf = new Map<string, string>()
+
+  /** The commitment a provider already made to a request, if any. */
+  commitmentBy (requestId: string, provider: string): string | undefined {
+    return this.commitmentOf.get(`${requestId}|${provider}`)
+  }
+
+  private conflict (step: Equivocation['step'], party: string, first: string, second: string): void {
+    if (first !== second && !this.equivocations.some(e => e.first === first && e.second === second)) this.equivocations.push({ step, party, first, second })
+  }
 
   add (v: Verified): void {
     switch (v.record.type) {
       case 'grid.request':
         this.requests.set(v.id, v as Verified<'grid.request'>)
         break
-      case 'grid.commitment':
+      case 'grid.commitment': {
+        const c = (v as Verified<'grid.commitment'>).record.body
+        const key = `${c.request}|${c.provider}`
+        const earlier = this.commitmentOf.get(key)
+        if (earlier === undefined) this.commitmentOf.set(key, v.id)
+        else this.conflict('commitment', c.provider, earlier, v.id)
         if (!this.txs.has(v.id)) this.txs.set(v.id, { id: v.id, commitment: v as Verified<'grid.commitment'> })
         break
+      }
       case 'grid.acceptance':
       case 'grid.rejection': {
         const tx = this.txs.get((v as Verified<'grid.acceptance'>).record.body.commitment)
-        if (tx !== undefined) tx.answer = v as Verified<'grid.acceptance'> | Verified<'grid.rejection'>
+        if (tx?.answer !== undefined) this.conflict('answer', tx.commitment.record.body.requester, tx.answer.id, v.id)
+        else if (tx !== undefined) tx.answer = v as Verified<'grid.acceptance'> | Verified<'grid.rejection'>
         break
       }
       case 'grid.settlement': {
         const tx = this.txs.get((v as Verified<'grid.settlement'>).record.body.commitment)
-        if (tx !== undefined && (tx.settlement === undefined || tx.settlement.record.sigs.length < v.record.sigs.length)) tx.settlement = v as Verified<'grid.settlement'>
+        if (tx?.settlement !== undefined && tx.settlement.id !== v.id) this.conflict('settlement', tx.commitment.record.body.provider, tx.settlement.id, v.id)
+        else if (tx !== undefined && (tx.settlement === undefined || tx.settlement.record.sigs.length < v.record.sigs.length)) tx.settlement = v as Verified<'grid.settlement'>
         break
       }
       case 'grid.dispute': {

@@ -13,6 +13,7 @@ import { persist, withRetry, type PartyContext } from './context.js'
 import { COMMIT_LIMITS, SETTLE_LIMITS, SIGNALS_LIMITS } from './limits.js'
 import type { Tx } from './book.js'
 import { orderOf, type DispatchOrder } from './orders.js'
+import { acceptancePriceFault } from './terms.js'
 import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
 
@@ -96,7 +97,8 @@ export class Provider {
     const decisions = this.building.arbitrate(batch.map(r => ({ id: r.id, request: r.record.body })), this.committedOrders())
     for (const { id, evaluation } of decisions) {
       const request = batch.find(r => r.id === id)!
-      if (!evaluation.ok) { this.refuse(request, evaluation.reason, evaluation.detail); continue }
+      const fitted = evaluation.ok ? { quantity: request.record.body.quantity.value, elements: evaluation.elements } : this.partial(request)
+      if (fitted === undefined) { this.refuse(request, (evaluation as { reason: string }).reason, (evaluation as { detail: string }).detail); continue }
       const r = request.record.body
       const commitment = signRecord('grid.commitment', {
         request: request.id,
@@ -105,12 +107,12 @@ export class Provider {
         provider: ctx.keys.id,
         service: r.service,
         window: r.window,
-        quantity: r.quantity,
+        quantity: { value: fitted.quantity, unit: r.quantity.unit },
         // In an auction the commitment is our sealed bid; otherwise it repeats the request's price.
         price: r.price.mechanism === 'auction' ? { ...r.price, rate: this.bidRate(r.service, r.price.rate) } : r.price,
         settlementMethod: r.settlementMethod,
         meter: this.building.meterId,
-        elements: evaluation.elements,
+        elements: fitted.elements,
         issuedAt: ctx.clock.now()
       }, ctx.keys)
       // Booked before the first await, so the next batch counts it as committed capacity.
@@ -118,6 +120,23 @@ export class Provider {
       ctx.book.add(commitment)
       void this.run(request, commitment)
     }
+  }
+
+  /**
+   * Partial commitment (divisible services only): the largest 10% step of the requested quantity
+   * the building can serve, never below the marketplace's minimum bid.
+   */
+  private partial (request: Verified<'grid.request'>): { quantity: number, elements: string[] } | undefined {
+    const r = request.record.body
+    if (settlementMethod(r.settlementMethod)?.divisible !== true) return undefined
+    const min = this.credentials.governance.get(r.marketplace)?.record.body.minimumBid
+    for (let pct = 90; pct >= 10; pct -= 10) {
+      const value = Math.floor(r.quantity.value * pct / 100)
+      if (min !== undefined && min.unit === r.quantity.unit && value < min.value) break
+      const [d] = this.building.arbitrate([{ id: request.id, request: { ...r, quantity: { ...r.quantity, value } } }], this.committedOrders())
+      if (d?.evaluation.ok === true) return { quantity: value, elements: d.evaluation.elements }
+    }
+    return undefined
   }
 
   private refuse (request: Verified<'grid.request'>, reason: string, detail: string): void {
@@ -177,6 +196,9 @@ export class Provider {
     const c = tx.commitment.record.body
     const answer = verifyRecord(reply, ['grid.acceptance', 'grid.rejection'] as const)
     if (answer.record.body.commitment !== tx.id || answer.record.body.requester !== c.requester) throw new RefusedError('wrong-answer', 'answer does not answer our commitment')
+    const request = this.ctx.book.requests.get(c.request)!
+    const priceFault = answer.record.type === 'grid.acceptance' ? acceptancePriceFault(request.record.body, c, (answer as Verified<'grid.acceptance'>).record.body) : undefined
+    if (priceFault !== undefined) throw new RefusedError('wrong-answer', priceFault)
     if (tx.answer !== undefined) return
     await persist(this.ctx, answer)
     this.ctx.logger.info({ tx: tx.id, answer: answer.record.type, reason: (answer.record.body as { reason?: string }).reason }, 'commitment answered')

@@ -73,8 +73,30 @@ export class Requester {
     if (c.requester !== ctx.keys.id) throw new RefusedError('wrong-requester', 'commitment names another requester')
     const existing = ctx.book.txs.get(commitment.id)?.answer
     if (existing !== undefined) return existing.record
+    // A retry racing its first copy waits for the same answer instead of getting a second one.
+    const inFlight = this.deciding.get(commitment.id)
+    if (inFlight !== undefined) return await inFlight
+    const decision = this.decide(commitment, remoteParty)
+    this.deciding.set(commitment.id, decision)
+    try {
+      return await decision
+    } finally {
+      this.deciding.delete(commitment.id)
+    }
+  }
+
+  private readonly deciding = new Map<string, Promise<Envelope | { pending: { decideBy: number } }>>()
+
+  private async decide (commitment: Verified<'grid.commitment'>, remoteParty: string): Promise<Envelope | { pending: { decideBy: number } }> {
+    const { ctx } = this
+    const c = commitment.record.body
     const request = ctx.book.requests.get(c.request)
     if (request === undefined || request.record.body.requester !== ctx.keys.id) return await this.answer(commitment, 'unknown-request', 'no request of ours has this id')
+    const earlier = ctx.book.commitmentBy(request.id, c.provider)
+    if (earlier !== undefined && earlier !== commitment.id) {
+      ctx.logger.warn({ request: request.id, provider: c.provider, first: earlier, second: commitment.id }, 'equivocation: a second, different commitment to one request')
+      return await this.answer(commitment, 'equivocation', `commitment ${earlier} to this request came first`)
+    }
     const r = request.record.body
     const mismatch = termsMismatch(r, c)
     if (mismatch !== undefined) return await this.answer(commitment, 'inconsistent-terms', mismatch)
@@ -83,7 +105,7 @@ export class Requester {
     if (!admission.ok) return await this.answer(commitment, 'not-admitted', `${admission.reason}: ${admission.detail}`)
     const g = this.directory.store.governance.get(r.marketplace)?.record.body
     if (g !== undefined && c.quantity.unit === g.minimumBid.unit && c.quantity.value < g.minimumBid.value) return await this.answer(commitment, 'below-minimum-bid', `${g.name} takes bids of at least ${g.minimumBid.value} ${g.minimumBid.unit}`)
-    if (r.price.mechanism === 'auction') return this.holdBid(request, commitment)
+    if (r.price.mechanism === 'auction') return await this.holdBid(request, commitment)
     // The fill check and the reservation below run without an await between them, so concurrent
     // commitments for one request can never be accepted beyond its quantity.
     const taken = ctx.book.filled(request.id) + this.pendingFill(request.id)
@@ -106,26 +128,28 @@ export class Requester {
   }
 
   private readonly pending = new Map<string, { request: string, value: number }>()
-  private readonly bids = new Map<string, Array<Verified<'grid.commitment'>>>()
+  private readonly clearing = new Set<string>()
 
-  /** Keeps a sealed bid until the auction closes at the request's expiry; clears once, then. */
-  private holdBid (request: Verified<'grid.request'>, bid: Verified<'grid.commitment'>): { pending: { decideBy: number } } {
-    const decideBy = request.record.body.expiresAt
-    let held = this.bids.get(request.id)
-    if (held === undefined) {
-      held = []
-      this.bids.set(request.id, held)
-      void this.ctx.clock.until(decideBy, this.abort.signal).then(async () => await this.clear(request), () => {})
-    }
-    if (!held.some(b => b.id === bid.id)) held.push(bid)
-    return { pending: { decideBy } }
+  /**
+   * Keeps a sealed bid, on disk, until the auction closes at the request's expiry. The bids to
+   * clear are the request's unanswered commitments in the book, so a restart loses none.
+   */
+  private async holdBid (request: Verified<'grid.request'>, bid: Verified<'grid.commitment'>): Promise<{ pending: { decideBy: number } }> {
+    await persist(this.ctx, bid)
+    this.scheduleClearing(request)
+    return { pending: { decideBy: request.record.body.expiresAt } }
+  }
+
+  private scheduleClearing (request: Verified<'grid.request'>): void {
+    if (this.clearing.has(request.id)) return
+    this.clearing.add(request.id)
+    void this.ctx.clock.until(request.record.body.expiresAt, this.abort.signal).then(async () => await this.clear(request), () => {})
   }
 
   private async clear (request: Verified<'grid.request'>): Promise<void> {
     const { ctx } = this
     const r = request.record.body
-    const held = this.bids.get(request.id) ?? []
-    this.bids.delete(request.id)
+    const held = [...ctx.book.txs.values()].filter(tx => tx.commitment.record.body.request === request.id && tx.answer === undefined).map(tx => tx.commitment)
     const g = this.directory.store.governance.get(r.marketplace)?.record.body
     const result = clearAuction(held.map(b => ({ id: b.id, quantity: b.record.body.quantity.value, rate: b.record.body.price.rate, issuedAt: b.record.body.issuedAt })), r.quantity.value, r.price.rate, g?.minimumBid.value ?? 0)
     ctx.logger.info({ request: request.id, bids: held.length, winners: result.winners.length, clearingRate: result.clearingRate }, 'auction cleared')
@@ -137,6 +161,7 @@ export class Requester {
       void this.push(bid, answer)
       if (lost === undefined && settlementMethod(r.settlementMethod)?.signal === true) void this.regulate(ctx.book.txs.get(bid.id)!)
     }
+    this.clearing.delete(request.id)
   }
 
   /** Delivers an answer decided after the commit stream closed; the provider may also ask again. */
@@ -165,6 +190,12 @@ export class Requester {
     const tx = ctx.book.txs.get(s.commitment)
     if (tx === undefined || tx.answer?.record.type !== 'grid.acceptance') throw new RefusedError('unknown-commitment', 'no accepted commitment of ours has this id')
     if (tx.dispute !== undefined) return tx.dispute.record
+    if (tx.settlement !== undefined && tx.settlement.id !== settlement.id) {
+      // A second, different settlement for one commitment: record the equivocation, answer with what stands.
+      ctx.book.add(settlement)
+      ctx.logger.warn({ tx: tx.id, first: tx.settlement.id, second: settlement.id }, 'equivocation: a second, different settlement for one commitment')
+      if (tx.settlement.record.sigs.length === 2) return tx.settlement.record
+    }
     if (tx.settlement?.record.sigs.length === 2) return tx.settlement.record
     if (settlement.record.sigs.length !== 1) throw new RefusedError('bad-settlement', 'expected a settlement signed by the provider only')
     const request = ctx.book.requests.get(s.request)
@@ -179,6 +210,7 @@ export class Requester {
       // Not a dispute: the provider retries the settlement, and we fetch again.
       throw new RefusedError('telemetry-unavailable', `could not fetch the readings: ${(err as Error).message}`)
     }
+    await this.telemetry.putReadings(tx.id, raw as Envelope[])
     const check = checkSettlement(settlement, tx.commitment, tx.answer as Verified<'grid.acceptance'>, request.record.body.toleranceBp, raw, await this.telemetry.signals(tx.id))
     if (!check.ok) {
       const dispute = signRecord('grid.dispute', {
@@ -189,7 +221,6 @@ export class Requester {
       return dispute.record
     }
     const signed = countersign(settlement, ctx.keys)
-    await this.telemetry.putReadings(tx.id, raw as Envelope[])
     await persist(ctx, signed)
     ctx.logger.info({ tx: tx.id, executed: s.executed, amount: s.amount }, 'settlement countersigned')
     return signed.record
@@ -239,12 +270,15 @@ export class Requester {
     return { signals: await this.telemetry.signals(id) }
   }
 
-  /** After a restart: keep streaming the signal of every regulation window not yet over. */
+  /** After a restart: clear auctions whose bids are held, keep streaming every regulation window not yet over. */
   resume (): void {
     for (const tx of this.ctx.book.txs.values()) {
       const c = tx.commitment.record.body
-      if (c.requester !== this.ctx.keys.id || this.ctx.book.status(tx) !== 'accepted') continue
-      if (settlementMethod(c.settlementMethod)?.signal === true && this.ctx.clock.now() < c.window.end) void this.regulate(tx)
+      if (c.requester !== this.ctx.keys.id) continue
+      const status = this.ctx.book.status(tx)
+      const request = this.ctx.book.requests.get(c.request)
+      if (status === 'proposed' && request?.record.body.price.mechanism === 'auction') this.scheduleClearing(request)
+      if (status === 'accepted' && settlementMethod(c.settlementMethod)?.signal === true && this.ctx.clock.now() < c.window.end) void this.regulate(tx)
     }
   }
 

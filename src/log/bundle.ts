@@ -5,7 +5,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { RecordId, PartyId, Time } from '../records/common-schemas.js'
 import { verifyRecord, type Envelope, type Verified } from '../records/envelope.js'
 import type { RecordType } from '../records/registry.js'
-import { termsMismatch } from '../grid/terms.js'
+import { acceptancePriceFault, termsMismatch } from '../grid/terms.js'
 import { checkSettlement } from '../market/settlement.js'
 
 export const BUNDLE_FORMAT = 'pairgrid/audit-bundle/1'
@@ -17,7 +17,8 @@ export const BundleSchema = Type.Object({
   exportedAt: Time,
   records: Type.Array(Type.Unknown(), { minItems: 2, maxItems: 16 }),
   readings: Type.Array(Type.Unknown(), { maxItems: 1_000_000 }),
-  signals: Type.Array(Type.Unknown(), { maxItems: 1_000_000, description: 'the regulation signal (frequency regulation); empty otherwise' })
+  signals: Type.Array(Type.Unknown(), { maxItems: 1_000_000, description: 'the regulation signal (frequency regulation); empty otherwise' }),
+  credentials: Type.Array(Type.Unknown(), { maxItems: 64, description: 'the provider\'s profile and accreditations' })
 }, { additionalProperties: false })
 const bundleCheck = TypeCompiler.Compile(BundleSchema)
 
@@ -29,10 +30,14 @@ export interface AuditBundle {
   records: Envelope[]
   readings: Envelope[]
   signals: Envelope[]
+  credentials: Envelope[]
 }
 
-export function makeBundle (transaction: string, chain: Verified[], readings: Envelope[], signals: Envelope[], exportedBy: string, exportedAt: number): AuditBundle {
-  return { format: BUNDLE_FORMAT, transaction, exportedBy, exportedAt, records: chain.map(v => v.record), readings, signals }
+export interface BundleContents { chain: Verified[], readings: Envelope[], signals: Envelope[], credentials: Envelope[] }
+
+export function makeBundle (transaction: string, contents: BundleContents, exportedBy: string, exportedAt: number): AuditBundle {
+  const { chain, readings, signals, credentials } = contents
+  return { format: BUNDLE_FORMAT, transaction, exportedBy, exportedAt, records: chain.map(v => v.record), readings, signals, credentials }
 }
 
 export interface BundleSummary {
@@ -48,6 +53,8 @@ export interface BundleSummary {
   performance?: number
   amount?: { minor: number, currency: string }
   dispute?: { reason: string, substantiated: boolean }
+  /** The provider's meter-certification accreditation in the bundle binds the commitment's meter. */
+  meterCertified: boolean
   records: number
   readings: number
 }
@@ -77,7 +84,14 @@ export function verifyBundle (value: unknown): BundleVerdict {
   const c = commitment.record.body
   const summary: BundleSummary = {
     transaction: commitment.id, service: c.service, marketplace: c.marketplace, requester: c.requester, provider: c.provider,
-    status: 'proposed', records: value.records.length, readings: value.readings.length
+    status: 'proposed', records: value.records.length, readings: value.readings.length, meterCertified: false
+  }
+  for (const [i, raw] of value.credentials.entries()) {
+    let v: Verified
+    try { v = verifyRecord(raw, ['party.profile', 'credential.accreditation'] as const) } catch (err) { return { ok: false, fault: `credential ${i}: ${(err as Error).message}` } }
+    const b = v.record.body as { party?: string, subject?: string, kind?: string, meter?: string }
+    if ((b.party ?? b.subject) !== c.provider) return { ok: false, fault: `credential ${i} is about another party than the provider` }
+    if (b.kind === 'meter-certification' && b.meter === c.meter) summary.meterCertified = true
   }
   const acceptance = byType.get('grid.acceptance') as Verified<'grid.acceptance'> | undefined
   const rejection = byType.get('grid.rejection') as Verified<'grid.rejection'> | undefined
@@ -86,6 +100,10 @@ export function verifyBundle (value: unknown): BundleVerdict {
   if (answer !== undefined) {
     const a = answer.record.body
     if (a.commitment !== commitment.id || a.request !== request.id || a.requester !== c.requester || a.provider !== c.provider) return { ok: false, fault: `${answer.record.type} does not answer this commitment between these parties` }
+    if (acceptance !== undefined) {
+      const priceFault = acceptancePriceFault(request.record.body, c, acceptance.record.body)
+      if (priceFault !== undefined) return { ok: false, fault: priceFault }
+    }
     summary.status = acceptance !== undefined ? 'accepted' : 'rejected'
   }
   const settlement = byType.get('grid.settlement') as Verified<'grid.settlement'> | undefined
@@ -98,7 +116,7 @@ export function verifyBundle (value: unknown): BundleVerdict {
   Object.assign(summary, { executed: s.executed, unit: s.committed.unit, paidEnergy: s.paidEnergy, performance: s.performance, amount: s.amount })
   if (dispute !== undefined) {
     const d = dispute.record.body
-    if (d.settlement !== settlement.id || d.commitment !== commitment.id || d.by !== c.requester || d.against !== c.provider) return { ok: false, fault: 'dispute does not dispute this settlement between these parties' }
+    if (d.settlement !== settlement.id || d.commitment !== commitment.id || d.request !== request.id || d.by !== c.requester || d.against !== c.provider) return { ok: false, fault: 'dispute does not dispute this settlement between these parties' }
     summary.status = 'disputed'
     summary.dispute = { reason: d.reason, substantiated: !check.ok }
     return { ok: true, summary }

@@ -41,6 +41,7 @@ export function computeSettlement (
   const price = settledPrice(c, acceptance.record.body)
   const method = settlementMethod(c.settlementMethod)
   if (method === undefined || method.service !== c.service) return { ok: false, reason: 'terms-mismatch', detail: `settlement method ${c.settlementMethod} does not settle ${c.service}` }
+  if (c.quantity.unit !== method.unit || price.rateUnit !== (method.unit === 'W' ? 'MWh' : 'Mvarh')) return { ok: false, reason: 'terms-mismatch', detail: `${c.settlementMethod} settles ${method.unit} priced per ${method.unit === 'W' ? 'MWh' : 'Mvarh'}, not ${c.quantity.unit} per ${price.rateUnit}` }
   const t = checkTelemetry(rawReadings, c.meter, method.span(c.window))
   if (!t.ok) return t
   const sig = method.signal ? checkSignals(rawSignals, commitment.id, c) : undefined

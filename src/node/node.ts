@@ -258,7 +258,7 @@ export class PairgridNode {
       readings = c.provider === this.keys.id ? await this.building!.port.readings(span.from, span.to) : await store.readings(tx.id) ?? []
       signals = await store.signals(tx.id)
     }
-    return makeBundle(tx.id, this.book.chain(tx), readings, signals, this.keys.id, this.clock.now())
+    return makeBundle(tx.id, { chain: this.book.chain(tx), readings, signals, credentials: this.credentials.credentialsOf(c.provider) }, this.keys.id, this.clock.now())
   }
 
   status (): Record<string, unknown> {
@@ -277,6 +277,7 @@ export class PairgridNode {
       members: this.members.stats,
       log: this.log.head,
       transactions: counts,
+      equivocations: this.book.equivocations,
       gossip: this.channel.stats,
       streams: this.rpcStats,
       refusals: this.provider?.refusals,

@@ -53,6 +53,7 @@ export const RejectionReason = Type.Union([
   Type.Literal('unknown-request'),
   Type.Literal('not-admitted'),
   Type.Literal('below-minimum-bid'),
+  Type.Literal('equivocation'),
   Type.Literal('auction-lost')
 ])
 export type RejectionReason = Static<typeof RejectionReason>
@@ -129,7 +130,8 @@ export const DisputeReason = Type.Union([
   Type.Literal('under-delivery'),
   Type.Literal('terms-mismatch'),
   Type.Literal('telemetry-unavailable'),
-  Type.Literal('bad-signal')
+  Type.Literal('bad-signal'),
+  Type.Literal('equivocation')
 ])
 export type DisputeReason = Static<typeof DisputeReason>
 
