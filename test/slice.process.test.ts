@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { verifyBundle, type AuditBundle } from '../src/log/bundle.js'
 import { openDb } from '../src/log/db.js'
 import { RecordLog, type LogEntry } from '../src/log/record-log.js'
-import { cliPath } from '../src/node/package-root.js'
+import { cliPath, packageRoot } from '../src/node/package-root.js'
 import { canonicalize } from '../src/records/canonical.js'
 
 const run = promisify(execFile)
@@ -31,11 +31,11 @@ describe('pairgrid devnet: the two-party demand-response slice', () => {
   it('settles one transaction between two processes and both logs hold the same chain', async () => {
     const out = join(root, 'out')
     const data = join(root, 'data')
-    const { stdout } = await run(process.execPath, [cliPath(), 'devnet', '--out', out, '--data', data, '--speed', '300'], { timeout: 120_000 })
+    const { stdout } = await run(process.execPath, [cliPath(), 'devnet', '--scenario', join(packageRoot(), 'devnet', 'slice.json'), '--out', out, '--data', data, '--speed', '300'], { timeout: 120_000 })
     expect(stdout).toMatch(/every expected transaction ended as expected/)
 
     const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as { nodes: Array<{ name: string, role: string, peerId: string, pid: number }>, transactions: Array<{ id: string, status: string, bundle: string, service: string, priceMechanism: string, counterpartyRole: string }> }
-    expect(summary.nodes.map(n => n.role).sort()).toEqual(['building', 'utility'])
+    expect(summary.nodes.map(n => n.role).sort()).toEqual(['building', 'distribution-utility'])
     expect(new Set(summary.nodes.map(n => n.pid)).size).toBe(2)
     expect(summary.nodes.every(n => n.pid !== process.pid)).toBe(true)
     expect(summary.transactions).toHaveLength(1)

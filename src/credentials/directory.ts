@@ -17,6 +17,7 @@ const REFETCH_MS = 10_000
 
 export class Directory {
   private readonly fetchedAt = new Map<string, number>()
+  private readonly inFlight = new Map<string, Promise<void>>()
 
   constructor (
     readonly store: CredentialStore,
@@ -26,8 +27,16 @@ export class Directory {
     private readonly logger: Logger
   ) {}
 
-  /** Fetches a party's profile and accreditations from the party itself. */
+  /** Fetches a party's profile and accreditations from the party itself; concurrent callers share one fetch. */
   async fetch (party: string): Promise<void> {
+    const running = this.inFlight.get(party)
+    if (running !== undefined) return await running
+    const fetching = this.fetchFrom(party).finally(() => this.inFlight.delete(party))
+    this.inFlight.set(party, fetching)
+    await fetching
+  }
+
+  private async fetchFrom (party: string): Promise<void> {
     this.fetchedAt.set(party, Date.now())
     try {
       const answer = await call(this.net, peerIdOfParty(party), PROTOCOL_PROFILE, {}, PROFILE_LIMITS) as { records?: unknown }
@@ -42,7 +51,7 @@ export class Directory {
 
   async admit (marketplace: string, party: string, action: MarketAction, meter?: string): Promise<Admission> {
     let verdict = admit(this.store, marketplace, party, action, this.clock.now(), meter)
-    const stale = Date.now() - (this.fetchedAt.get(party) ?? 0) > REFETCH_MS
+    const stale = this.inFlight.has(party) || Date.now() - (this.fetchedAt.get(party) ?? 0) > REFETCH_MS
     if (!verdict.ok && stale && ['unknown-party', 'unaccredited', 'meter-not-certified', 'expired'].includes(verdict.reason)) {
       await this.fetch(party)
       verdict = admit(this.store, marketplace, party, action, this.clock.now(), meter)

@@ -1,31 +1,49 @@
-// Real nodes as separate OS processes for multi-process tests, on a shared accelerated clock.
+// Real nodes as separate OS processes for multi-process tests, on a shared accelerated clock,
+// provisioned from a scenario exactly as the devnet does it.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { initNode } from '../../src/node/init.js'
 import { spawnNode, stopNode, type NodeProcess } from '../../src/cli/devnet/processes.js'
+import { provision, type Provisioned } from '../../src/cli/devnet/provision.js'
+import { readScenario, type Scenario } from '../../src/cli/devnet/scenario.js'
+import { packageRoot } from '../../src/node/package-root.js'
 import type { TxView } from '../../src/node/node.js'
-import type { Role } from '../../src/node/config.js'
+import type { Price, Quantity, ServiceType } from '../../src/records/common-schemas.js'
 
-export interface ClusterParty { name: string, role: Role, marketplaces?: string[] }
+export async function scenarioFile (name: string): Promise<Scenario> {
+  return await readScenario(join(packageRoot(), 'devnet', `${name}.json`))
+}
+
+export interface RequestSpec {
+  marketplace: string
+  service: ServiceType
+  quantity: Quantity
+  price: Price
+  settlementMethod: string
+  toleranceBp: number
+  leadMinutes?: number
+  durationMinutes?: number
+  settlementIntervalMs?: number
+}
 
 export class Cluster {
   readonly nodes = new Map<string, NodeProcess>()
   readonly origin = { wall: Date.now(), sim: Date.UTC(2026, 10, 21, 14, 0) }
+  ids!: Provisioned
 
-  private constructor (readonly root: string, readonly speed: number) {}
+  private constructor (readonly root: string, readonly speed: number, readonly scenario: Scenario) {}
 
-  static async create (speed: number): Promise<Cluster> {
-    return new Cluster(await mkdtemp(join(tmpdir(), 'pairgrid-test-')), speed)
+  static async create (scenario: Scenario, speed: number): Promise<Cluster> {
+    const c = new Cluster(await mkdtemp(join(tmpdir(), 'pairgrid-test-')), speed, scenario)
+    c.ids = await provision(scenario, c.root, c.origin.sim)
+    return c
   }
 
   simNow (): number { return this.origin.sim + (Date.now() - this.origin.wall) * this.speed }
 
   dir (name: string): string { return join(this.root, name) }
 
-  async init (p: ClusterParty): Promise<void> {
-    await initNode(this.dir(p.name), { name: p.name, role: p.role, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], marketplaces: p.marketplaces ?? ['utility-dr'], meterIntervalMs: 10_000 })
-  }
+  market (name: string): string { return this.ids.marketplaces.get(name)! }
 
   async start (name: string, bootstrapFrom?: string): Promise<NodeProcess> {
     const bootstrap = bootstrapFrom === undefined ? [] : [(await this.status(bootstrapFrom)).addrs[0]!]
@@ -40,7 +58,7 @@ export class Cluster {
     return n
   }
 
-  async status (name: string): Promise<{ addrs: string[], party: string, marketplaces: Record<string, { meshPeers: number }> }> {
+  async status (name: string): Promise<{ addrs: string[], party: string, marketplaces: Record<string, { meshPeers: number }>, gossip: { rejected: Record<string, number> }, refusals?: Record<string, number> }> {
     return await this.node(name).control.call('GET', '/v1/status')
   }
 
@@ -58,25 +76,34 @@ export class Cluster {
     }
   }
 
-  async waitForMesh (names: string[], marketplace = 'utility-dr'): Promise<void> {
+  async waitForMesh (names: string[], marketplace: string): Promise<void> {
+    const id = this.market(marketplace)
     for (const n of names) {
-      await this.waitFor(`${n} mesh`, async () => (await this.status(n)).marketplaces[marketplace]!.meshPeers > 0 ? true : undefined)
+      await this.waitFor(`${n} mesh in ${marketplace}`, async () => ((await this.status(n)).marketplaces[id]?.meshPeers ?? 0) > 0 ? true : undefined)
     }
   }
 
-  /** Publishes a 15-minute DR request starting `leadMinutes` after now, from `by`. */
-  async requestDr (by: string, kw: number, leadMinutes = 16): Promise<string> {
-    const start = Math.ceil((this.simNow() + leadMinutes * 60_000) / 60_000) * 60_000
+  /** Publishes a request from `by`; the window starts `leadMinutes` (default 16) after now. */
+  async request (by: string, spec: RequestSpec): Promise<string> {
+    const start = Math.ceil((this.simNow() + (spec.leadMinutes ?? 16) * 60_000) / 60_000) * 60_000
+    const market = this.scenario.marketplaces.find(m => m.name === spec.marketplace)!
     const res = await this.node(by).control.call<{ id: string }>('POST', '/v1/requests', {
-      marketplace: 'utility-dr',
-      service: 'demand-response',
-      window: { start, end: start + 15 * 60_000 },
-      quantity: { value: kw * 1000, unit: 'W' },
-      price: { mechanism: 'tariff', reference: 'tariff/test', currency: 'USD', rate: 150_000, rateUnit: 'MWh' },
-      settlementMethod: 'pairgrid/dr-mbe/1',
-      toleranceBp: 1000
+      marketplace: this.market(spec.marketplace),
+      service: spec.service,
+      window: { start, end: start + (spec.durationMinutes ?? 15) * 60_000 },
+      quantity: spec.quantity,
+      price: spec.price,
+      settlementMethod: spec.settlementMethod,
+      settlementIntervalMs: spec.settlementIntervalMs ?? market.settlementIntervalsMs[0],
+      toleranceBp: spec.toleranceBp
     })
     return res.id
+  }
+
+  /** The scenario's own request spec number `i`, published now. */
+  async scenarioRequest (i: number): Promise<string> {
+    const r = this.scenario.requests[i]!
+    return await this.request(r.by, { ...r })
   }
 
   async txOf (name: string, requestId: string, status?: string): Promise<TxView | undefined> {
