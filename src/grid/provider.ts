@@ -83,6 +83,10 @@ export class Provider {
     if (r.window.start <= ctx.clock.now()) return this.refuse(request, 'window-passed', 'the window has already started')
     const rules = governanceViolation(this.credentials, r)
     if (rules !== undefined) return this.refuse(request, 'marketplace-rules', rules)
+    if (r.price.mechanism === 'framework' && ![...this.credentials.frameworks.values()].some(a => a.record.body.reference === r.price.reference && a.record.body.provider === ctx.keys.id)) {
+      ctx.logger.debug({ request: request.id }, 'framework request under another pair\'s agreement')
+      return
+    }
     const price = priceViolation(this.credentials, r, ctx.keys.id)
     if (price !== undefined) return this.refuse(request, 'price-mismatch', price)
     if (r.price.mechanism === 'auction' && this.bidRate(r.service, r.price.rate) > r.price.rate) return this.refuse(request, 'reserve-too-low', `our rate for ${r.service} is above the reserve ${r.price.rate}`)

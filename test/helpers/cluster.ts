@@ -45,8 +45,9 @@ export class Cluster {
 
   market (name: string): string { return this.ids.marketplaces.get(name)! }
 
-  async start (name: string, bootstrapFrom?: string): Promise<NodeProcess> {
-    const bootstrap = bootstrapFrom === undefined ? [] : [(await this.status(bootstrapFrom)).addrs[0]!]
+  /** Starts a node dialling every node already running (gossipsub discovers no peers itself). */
+  async start (name: string, _bootstrapFrom?: string): Promise<NodeProcess> {
+    const bootstrap = await Promise.all([...this.nodes.keys()].map(async n => (await this.status(n)).addrs[0]!))
     const proc = await spawnNode({ name, dir: this.dir(name), bootstrap, clockOrigin: `${this.origin.wall}:${this.origin.sim}`, speed: this.speed })
     this.nodes.set(name, proc)
     return proc

@@ -54,10 +54,11 @@ export async function runDevnet (flags: DevnetFlags): Promise<number> {
   try {
     const ids = await provision(scenario, dataRoot, origin.sim)
     progress.line(`provisioned ${ids.marketplaces.size} governance document(s), keys and accreditations`)
-    // The first party is the bootstrap peer of all others.
+    // Gossipsub discovers no peers: each node dials every node started before it, so members of
+    // every marketplace are connected whoever else is on the devnet.
     for (const p of scenario.parties) {
       if (interrupted) throw new Error('interrupted')
-      const bootstrap = parties.length === 0 ? [] : [(await parties[0]!.proc.control.call<{ addrs: string[] }>('GET', '/v1/status')).addrs[0]!]
+      const bootstrap = await Promise.all(parties.map(async q => (await q.proc.control.call<{ addrs: string[] }>('GET', '/v1/status')).addrs[0]!))
       const proc = await spawnNode({ name: p.name, dir: join(dataRoot, p.name), bootstrap, clockOrigin: `${origin.wall}:${origin.sim}`, speed })
       const status = await proc.control.call<{ party: string, peerId: string }>('GET', '/v1/status')
       parties.push({ name: p.name, kind: p.kind, proc, party: status.party, peerId: status.peerId })
@@ -116,8 +117,9 @@ async function runRequests (scenario: Scenario, ids: Provisioned, parties: Party
     const done = pending.length === 0 && published.every(r => {
       const txs = (views.get(r.by) ?? []).filter(t => t.request === r.id)
       const expected = Object.values(r.spec.expect).reduce((a, b) => a + (b ?? 0), 0)
-      // A request nobody committed to is over once its window has passed.
-      return txs.length >= expected && txs.every(t => FINAL.has(t.status)) ? true : txs.length === 0 && simNow() > r.windowEnd + 60_000
+      if (!txs.every(t => FINAL.has(t.status))) return false
+      // Fewer transactions than expected: over once no more can come (the window has passed).
+      return txs.length >= expected || simNow() > r.windowEnd + 60_000
     })
     if (done) return published
     const lastEnd = Math.max(0, ...published.map(r => r.windowEnd))
