@@ -47,7 +47,9 @@ export class Cluster {
 
   /** Starts a node dialling every node already running (gossipsub discovers no peers itself). */
   async start (name: string, _bootstrapFrom?: string): Promise<NodeProcess> {
-    const bootstrap = await Promise.all([...this.nodes.keys()].map(async n => (await this.status(n)).addrs[0]!))
+    this.nodes.delete(name)
+    const running = [...this.nodes].filter(([, p]) => p.child.exitCode === null && p.child.signalCode === null).map(([n]) => n)
+    const bootstrap = await Promise.all(running.map(async n => (await this.status(n)).addrs[0]!))
     const proc = await spawnNode({ name, dir: this.dir(name), bootstrap, clockOrigin: `${this.origin.wall}:${this.origin.sim}`, speed: this.speed })
     this.nodes.set(name, proc)
     return proc
