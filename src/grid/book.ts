@@ -84,6 +84,16 @@ export class TransactionBook {
     return sum
   }
 
+  /** Every party we have a transaction with. */
+  counterparties (self: string): string[] {
+    const out = new Set<string>()
+    for (const tx of this.txs.values()) {
+      const c = tx.commitment.record.body
+      out.add(c.provider === self ? c.requester : c.provider)
+    }
+    return [...out]
+  }
+
   /** The records of one transaction in protocol order, as an audit bundle carries them. */
   chain (tx: Tx): Verified[] {
     const request = this.requests.get(tx.commitment.record.body.request)

@@ -7,6 +7,7 @@ import type { Clock } from '../node/clock.js'
 import type { PairgridLibp2p } from '../net/libp2p.js'
 import type { TransactionBook } from './book.js'
 import type { NodeDb } from '../log/db.js'
+import type { Ledger } from '../ledger/ledger.js'
 
 export interface PartyContext {
   keys: KeyPair
@@ -15,6 +16,7 @@ export interface PartyContext {
   book: TransactionBook
   clock: Clock
   net: PairgridLibp2p
+  ledger: Ledger
   logger: Logger
 }
 

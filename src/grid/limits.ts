@@ -12,3 +12,5 @@ export const REGULATION_LIMITS = { maxMessageBytes: 2048, idleTimeoutMs: 60_000 
 /** A profile with its accreditations. */
 export const PROFILE_LIMITS: RpcLimits = { maxRequestBytes: 256, maxResponseBytes: 128 * 1024, timeoutMs: 5_000 }
 export const ANSWER_LIMITS: RpcLimits = { maxRequestBytes: 16 * 1024, maxResponseBytes: 1024, timeoutMs: 10_000 }
+/** A checkpoint and a consistency proof (at most 2·log2(n) hashes). */
+export const CHECKPOINT_LIMITS: RpcLimits = { maxRequestBytes: 256, maxResponseBytes: 16 * 1024, timeoutMs: 10_000 }

@@ -1,7 +1,7 @@
 // The provider's side (a building): evaluate each request, commit over a direct stream, execute
 // during the window, then sign the settlement from the meter's readings and get it countersigned.
 import { decodeRecord, signRecord, verifyRecord, type Envelope, type Verified } from '../records/envelope.js'
-import type { RequestBody } from '../records/grid-schemas.js'
+import type { RequestBody, SettlementBody } from '../records/grid-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
 import { PROTOCOL_COMMIT, PROTOCOL_SETTLE, PROTOCOL_SIGNALS } from '../net/protocol-ids.js'
 import type { CredentialStore } from '../credentials/store.js'
@@ -230,7 +230,8 @@ export class Provider {
       await this.building.waitForReading(span.to, this.abort.signal)
       const readings = await this.building.readings(span.from, span.to)
       const signals = method.signal ? await this.fetchSignals(tx) : []
-      const computed = computeSettlement(tx.commitment, tx.answer as Verified<'grid.acceptance'>, readings, signals, ctx.clock.now())
+      const ledger = await this.ledgerCheckpoints(c.requester)
+      const computed = computeSettlement(tx.commitment, tx.answer as Verified<'grid.acceptance'>, readings, signals, ledger, ctx.clock.now())
       if (!computed.ok) throw new Error(`cannot settle from our own meter: ${computed.reason}: ${computed.detail}`)
       const signed = signRecord('grid.settlement', computed.body, ctx.keys)
       await persist(ctx, signed)
@@ -248,6 +249,18 @@ export class Provider {
     }
     await persist(ctx, answer)
     ctx.logger.info({ tx: tx.id, outcome: answer.record.type === 'grid.settlement' ? 'countersigned' : 'disputed' }, 'settlement answered')
+  }
+
+  /** Both checkpoints a settlement carries: ours now, and the requester's, verified to extend the one we hold. */
+  private async ledgerCheckpoints (requester: string): Promise<SettlementBody['ledger']> {
+    const { ctx } = this
+    const theirs = await withRetry(ctx, 'exchange checkpoints', ctx.clock.now() + 24 * 3_600_000, async () => {
+      const x = await ctx.ledger.exchange(requester)
+      if (!x.ok && x.reason === 'unreachable') throw new Error(x.detail)
+      return x
+    }, this.abort.signal)
+    if (!theirs.ok) throw new Error(`requester's log: ${theirs.reason}: ${theirs.detail}`)
+    return { provider: ctx.ledger.ours(), requester: theirs.theirs }
   }
 
   /** The requester's whole signed signal series, fetched once the window is over and kept for the bundle. */

@@ -2,7 +2,8 @@
 // each commitment with a signed acceptance or rejection, and countersign or dispute settlements.
 import { randomBytes } from 'node:crypto'
 import { countersign, decodeRecord, signRecord, type Envelope, type Verified } from '../records/envelope.js'
-import type { RequestBody } from '../records/grid-schemas.js'
+import type { RequestBody, SettlementBody } from '../records/grid-schemas.js'
+import { checkpointAt } from '../log/checkpoint.js'
 import type { RejectionReason } from '../records/grid-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
 import { PROTOCOL_ANSWER, PROTOCOL_REGULATION, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
@@ -211,7 +212,8 @@ export class Requester {
       throw new RefusedError('telemetry-unavailable', `could not fetch the readings: ${(err as Error).message}`)
     }
     await this.telemetry.putReadings(tx.id, raw as Envelope[])
-    const check = checkSettlement(settlement, tx.commitment, tx.answer as Verified<'grid.acceptance'>, request.record.body.toleranceBp, raw, await this.telemetry.signals(tx.id))
+    const ledger = await this.checkLedger(s)
+    const check = ledger ?? checkSettlement(settlement, tx.commitment, tx.answer as Verified<'grid.acceptance'>, request.record.body.toleranceBp, raw, await this.telemetry.signals(tx.id))
     if (!check.ok) {
       const dispute = signRecord('grid.dispute', {
         settlement: settlement.id, commitment: tx.id, request: s.request, by: ctx.keys.id, against: s.provider, reason: check.reason, detail: check.detail.slice(0, 512), issuedAt: ctx.clock.now()
@@ -224,6 +226,22 @@ export class Requester {
     await persist(ctx, signed)
     ctx.logger.info({ tx: tx.id, executed: s.executed, amount: s.amount }, 'settlement countersigned')
     return signed.record
+  }
+
+  /**
+   * The checkpoints the settlement carries: ours must be what our log was at that size, and the
+   * provider's must extend the last checkpoint of its log we hold — else its history was rewritten.
+   */
+  private async checkLedger (s: SettlementBody): Promise<{ ok: false, reason: 'fork-detected' | 'ledger-mismatch', detail: string } | undefined> {
+    const { ctx } = this
+    const mine = s.ledger.requester
+    if (mine.size > ctx.log.head.size || checkpointAt(ctx.log, mine.size).root !== mine.root) {
+      return { ok: false, reason: 'ledger-mismatch', detail: `the settlement states our log at size ${mine.size} as ${mine.root.slice(0, 12)}…, which it never was` }
+    }
+    const theirs = await ctx.ledger.exchange(s.provider, s.ledger.provider)
+    if (theirs.ok) return undefined
+    if (theirs.reason === 'unreachable') throw new RefusedError('ledger-unavailable', `could not check the provider's log: ${theirs.detail}`)
+    return { ok: false, reason: theirs.reason, detail: theirs.detail }
   }
 
   /**

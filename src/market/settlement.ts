@@ -35,6 +35,7 @@ export function computeSettlement (
   acceptance: Verified<'grid.acceptance'>,
   rawReadings: readonly unknown[],
   rawSignals: readonly unknown[],
+  ledger: SettlementBody['ledger'],
   issuedAt: number
 ): Computed {
   const c = commitment.record.body
@@ -69,6 +70,7 @@ export function computeSettlement (
       amount: { minor: Number(amountMinor(outcome.paid, price)), currency: price.currency },
       telemetry: t.telemetry,
       ...(sig?.ok === true ? { signals: sig.digest } : {}),
+      ledger,
       issuedAt
     }
   }
@@ -89,7 +91,8 @@ export function checkSettlement (
   rawSignals: readonly unknown[]
 ): Check {
   const s = settlement.record.body
-  const expected = computeSettlement(commitment, acceptance, rawReadings, rawSignals, s.issuedAt)
+  // The checkpoints are not derived from the readings: each party checks them against the logs.
+  const expected = computeSettlement(commitment, acceptance, rawReadings, rawSignals, s.ledger, s.issuedAt)
   if (!expected.ok) return expected
   const e = expected.body
   if (s.telemetry.meter !== e.telemetry.meter) return { ok: false, reason: 'meter-mismatch', detail: 'settlement names another meter than the commitment' }

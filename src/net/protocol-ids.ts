@@ -21,3 +21,5 @@ export function requestTopic (marketplace: string): string {
 export const PROTOCOL_REGULATION = '/pairgrid/regulation/1.0.0'
 /** Provider → requester: the whole signed signal series of a commitment, for settlement. */
 export const PROTOCOL_SIGNALS = '/pairgrid/signals/1.0.0'
+/** Any party → any party: a log checkpoint with a consistency proof from one the asker holds. */
+export const PROTOCOL_CHECKPOINT = '/pairgrid/checkpoint/1.0.0'

@@ -28,8 +28,9 @@ import { readCredentialFiles } from '../credentials/import.js'
 import { ensureOwnProfile } from '../credentials/profile.js'
 import { governanceViolation } from '../credentials/rules.js'
 import { MembersChannel } from '../net/members.js'
-import { PROTOCOL_ANSWER, PROTOCOL_PROFILE, membersTopic as membersTopicOf } from '../net/protocol-ids.js'
-import { ANSWER_LIMITS, PROFILE_LIMITS } from '../grid/limits.js'
+import { PROTOCOL_ANSWER, PROTOCOL_CHECKPOINT, PROTOCOL_PROFILE, membersTopic as membersTopicOf } from '../net/protocol-ids.js'
+import { Ledger } from '../ledger/ledger.js'
+import { ANSWER_LIMITS, CHECKPOINT_LIMITS, PROFILE_LIMITS } from '../grid/limits.js'
 import { join } from 'node:path'
 import { dataPaths } from './data-dir.js'
 import type { Clock } from './clock.js'
@@ -73,6 +74,7 @@ export class PairgridNode {
   building?: RunningBuilding
   members!: MembersChannel
   directory!: Directory
+  ledger!: Ledger
   private announceTimer: NodeJS.Timeout | undefined
   private readonly announced = new Map<string, { subscribers: number, records: number, at: number }>()
 
@@ -125,6 +127,8 @@ export class PairgridNode {
     })
     const node = new PairgridNode(dir, config, keys, db, log, book, net, channel, credentials, opts.clock, logger)
     node.directory = directory
+    node.ledger = new Ledger(db, log, net, logger)
+    await node.ledger.load()
     await node.wire()
     node.connect(opts.bootstrap ?? config.bootstrap)
     logger.info({ party: keys.id, peerId: net.peerId.toString(), addrs: net.getMultiaddrs().map(String), logSize: log.head.size }, 'node started')
@@ -132,7 +136,7 @@ export class PairgridNode {
   }
 
   private get ctx (): PartyContext {
-    return { keys: this.keys, db: this.db, log: this.log, book: this.book, clock: this.clock, net: this.net, logger: this.logger }
+    return { keys: this.keys, db: this.db, log: this.log, book: this.book, clock: this.clock, net: this.net, ledger: this.ledger, logger: this.logger }
   }
 
   /**
@@ -144,6 +148,7 @@ export class PairgridNode {
     this.members = new MembersChannel(net, logger, async (records) => { await credentials.add(records) })
     for (const m of config.marketplaces) this.members.join(m)
     await serve(net, PROTOCOL_PROFILE, PROFILE_LIMITS, async () => this.directory.ownCredentials(), logger, this.rpcStats)
+    await serve(net, PROTOCOL_CHECKPOINT, CHECKPOINT_LIMITS, async (bytes) => this.ledger.onQuery(bytes), logger, this.rpcStats)
 
     const requester = new Requester(this.ctx, this.channel, this.directory)
     this.requester = requester
@@ -276,6 +281,7 @@ export class PairgridNode {
       credentials: { profiles: this.credentials.profiles.size, accreditations: this.credentials.accreditations.size, revocations: this.credentials.revocations.size },
       members: this.members.stats,
       log: this.log.head,
+      ledger: Object.fromEntries(this.book.counterparties(this.keys.id).map(p => [p, this.ledger.held(p)])),
       transactions: counts,
       equivocations: this.book.equivocations,
       gossip: this.channel.stats,

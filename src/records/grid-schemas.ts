@@ -97,6 +97,11 @@ export const Digest = Type.Object({
   root: Hash
 }, { additionalProperties: false, description: 'RFC 9162 Merkle root over record ids, in seq order' })
 
+export const Checkpoint = Type.Object({
+  size: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  root: Hash
+}, { additionalProperties: false, description: 'a log checkpoint: its entry count and RFC 9162 root' })
+
 export const SettlementBody = Type.Object({
   request: RecordId,
   commitment: RecordId,
@@ -116,6 +121,7 @@ export const SettlementBody = Type.Object({
   amount: Amount,
   telemetry: Telemetry,
   signals: Type.Optional(Digest),
+  ledger: Type.Object({ provider: Checkpoint, requester: Checkpoint }, { additionalProperties: false, description: 'both parties\' log checkpoints when the provider signed' }),
   issuedAt: Time
 }, { additionalProperties: false })
 export type SettlementBody = Static<typeof SettlementBody>
@@ -131,7 +137,9 @@ export const DisputeReason = Type.Union([
   Type.Literal('terms-mismatch'),
   Type.Literal('telemetry-unavailable'),
   Type.Literal('bad-signal'),
-  Type.Literal('equivocation')
+  Type.Literal('equivocation'),
+  Type.Literal('fork-detected'),
+  Type.Literal('ledger-mismatch')
 ])
 export type DisputeReason = Static<typeof DisputeReason>
 

@@ -40,6 +40,7 @@ export function sampleSettlement (provider: string, requester: string, meter: st
     price: req.price,
     amount: { minor: 312, currency: 'USD' },
     telemetry: { meter, from: T0 - 15 * 60_000, to: T0 + 15 * 60_000, count: 181, firstSeq: 10, lastSeq: 190, root: 'd'.repeat(64) },
+    ledger: { provider: { size: 12, root: 'e'.repeat(64) }, requester: { size: 7, root: 'f'.repeat(64) } },
     issuedAt: T0 + 16 * 60_000
   }
 }

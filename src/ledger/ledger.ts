@@ -1,0 +1,94 @@
+// Ledger state between counterparties: the latest checkpoint of each counterparty's log that we
+// have verified, kept durable, and the protocol by which one party proves to another that its log
+// only grew since the last checkpoint the other holds. Settlements carry both parties' checkpoints.
+import { Type } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { Logger } from 'pino'
+import type { NodeDb } from '../log/db.js'
+import type { RecordLog } from '../log/record-log.js'
+import { checkpointAt, consistencyProofBetween, currentCheckpoint, isConsistent, type LogCheckpoint } from '../log/checkpoint.js'
+import type { PairgridLibp2p } from '../net/libp2p.js'
+import { call, RefusedError } from '../net/rpc.js'
+import { PROTOCOL_CHECKPOINT } from '../net/protocol-ids.js'
+import { peerIdOfParty } from '../identity/peer.js'
+import { CHECKPOINT_LIMITS } from '../grid/limits.js'
+import { Hash } from '../records/common-schemas.js'
+
+const Size = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+const Query = TypeCompiler.Compile(Type.Object({ from: Size, to: Type.Optional(Size) }, { additionalProperties: false }))
+const Answer = TypeCompiler.Compile(Type.Object({
+  checkpoint: Type.Object({ size: Size, root: Hash }, { additionalProperties: false }),
+  proof: Type.Array(Hash, { maxItems: 128 })
+}, { additionalProperties: false }))
+
+export type Exchange =
+  | { ok: true, theirs: LogCheckpoint }
+  | { ok: false, reason: 'fork-detected' | 'unreachable', detail: string }
+
+export class Ledger {
+  private readonly sub
+  private readonly heldBy = new Map<string, LogCheckpoint>()
+
+  constructor (
+    private readonly db: NodeDb,
+    private readonly log: RecordLog,
+    private readonly net: PairgridLibp2p,
+    private readonly logger: Logger
+  ) {
+    this.sub = db.level.sublevel<string, LogCheckpoint>('ledger', { valueEncoding: 'json' })
+  }
+
+  async load (): Promise<void> {
+    for await (const [party, cp] of this.sub.iterator()) this.heldBy.set(party, cp)
+  }
+
+  held (party: string): LogCheckpoint | undefined { return this.heldBy.get(party) }
+
+  ours (): LogCheckpoint { return currentCheckpoint(this.log) }
+
+  private async hold (party: string, cp: LogCheckpoint): Promise<void> {
+    const prev = this.heldBy.get(party)
+    if (prev !== undefined && prev.size > cp.size) return
+    this.heldBy.set(party, cp)
+    await this.db.committer.write([{ type: 'put', sublevel: this.sub as never, key: party, value: cp }])
+  }
+
+  /**
+   * Asks the party for a checkpoint (its current one, or the one at `at`) with a proof that it
+   * extends the checkpoint we hold; verifies and keeps it.
+   */
+  async exchange (party: string, at?: LogCheckpoint): Promise<Exchange> {
+    const held = this.heldBy.get(party) ?? { size: 0, root: '' }
+    if (at !== undefined && at.size < held.size) return { ok: false, reason: 'fork-detected', detail: `checkpoint of size ${at.size} is older than the ${held.size} we hold` }
+    let answer: unknown
+    try {
+      answer = await call(this.net, peerIdOfParty(party), PROTOCOL_CHECKPOINT, { from: held.size, ...(at !== undefined ? { to: at.size } : {}) }, CHECKPOINT_LIMITS)
+    } catch (err) {
+      return { ok: false, reason: 'unreachable', detail: (err as Error).message }
+    }
+    if (!Answer.Check(answer)) return { ok: false, reason: 'fork-detected', detail: 'the checkpoint answer is malformed' }
+    const theirs = answer.checkpoint
+    if (at !== undefined && (theirs.size !== at.size || theirs.root !== at.root)) {
+      return { ok: false, reason: 'fork-detected', detail: `the party's log at size ${at.size} has root ${theirs.root}, not the ${at.root} it signed` }
+    }
+    if (theirs.size < held.size || !isConsistent(held, theirs, answer.proof)) {
+      this.logger.error({ party, held, theirs }, 'fork detected: the party\'s log does not extend the checkpoint we hold')
+      return { ok: false, reason: 'fork-detected', detail: `log of size ${theirs.size} (root ${theirs.root.slice(0, 12)}…) does not extend the checkpoint we hold (size ${held.size}, root ${held.root.slice(0, 12)}…)` }
+    }
+    await this.hold(party, theirs)
+    return { ok: true, theirs }
+  }
+
+  /** Handler of the checkpoint protocol: our checkpoint (now, or at `to`) and the proof from `from`. */
+  onQuery (bytes: Uint8Array): { checkpoint: LogCheckpoint, proof: string[] } {
+    let query: unknown
+    try { query = JSON.parse(new TextDecoder().decode(bytes)) } catch { throw new RefusedError('malformed-json', 'checkpoint query is not JSON') }
+    if (!Query.Check(query)) throw new RefusedError('schema', 'checkpoint query must be {"from": size, "to"?: size}')
+    const to = query.to ?? this.log.head.size
+    try {
+      return { checkpoint: checkpointAt(this.log, to), proof: consistencyProofBetween(this.log, query.from, to) }
+    } catch (err) {
+      throw new RefusedError('out-of-range', (err as Error).message)
+    }
+  }
+}
