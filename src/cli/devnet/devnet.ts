@@ -43,7 +43,7 @@ export async function runDevnet (flags: DevnetFlags): Promise<number> {
   const dataRoot = flags.data ?? await mkdtemp(join(tmpdir(), 'pairgrid-devnet-'))
   const origin = { wall: Date.now(), sim: simStart(scenario) }
   const simNow = (): number => origin.sim + (Date.now() - origin.wall) * speed
-  const progress = new Progress(write, simNow)
+  const progress = new Progress(write, simNow, flags.write === undefined && process.stdout.isTTY)
   progress.line(`devnet "${scenario.name}": ${scenario.parties.length} parties, ${scenario.marketplaces.length} marketplace(s), speed ${speed}x, data in ${dataRoot}`)
 
   const parties: Party[] = []
@@ -68,6 +68,7 @@ export async function runDevnet (flags: DevnetFlags): Promise<number> {
     progress.line('gossip mesh formed in every marketplace')
 
     const published = await runRequests(scenario, ids, parties, progress, simNow, () => interrupted)
+    progress.finish()
     const summary = await collect(parties, published, flags.out)
     printSummary(write, summary, published.length)
     const failures = expectationFailures(published, summary)
@@ -75,6 +76,7 @@ export async function runDevnet (flags: DevnetFlags): Promise<number> {
     if (failures.length === 0) progress.line('every expected transaction ended as expected and every bundle verified')
     return failures.length === 0 ? 0 : 1
   } catch (err) {
+    progress.finish()
     progress.line(`devnet failed: ${(err as Error).message}`)
     return interrupted ? 130 : 1
   } finally {
@@ -114,6 +116,7 @@ async function runRequests (scenario: Scenario, ids: Provisioned, parties: Party
       views.set(p, txs)
       progress.update(p.name, txs, names)
     }
+    progress.counters(published.length, [...views.values()].flat().filter(t => t.role === 'requester'))
     const done = pending.length === 0 && published.every(r => {
       const txs = (views.get(r.by) ?? []).filter(t => t.request === r.id)
       const expected = Object.values(r.spec.expect).reduce((a, b) => a + (b ?? 0), 0)

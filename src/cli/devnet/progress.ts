@@ -1,16 +1,25 @@
-// Live progress: one line per step per transaction. Plain lines suit both a terminal and a log.
+// Live progress: one line per step per transaction; on a terminal also a counter line redrawn in
+// place under them. Plain lines only when the output is not a TTY (CI, files, pipes).
 import type { TxView } from '../../node/node.js'
 
 export class Progress {
   private readonly seen = new Map<string, string>()
-  constructor (private readonly write: (line: string) => void, private readonly simNow: () => number) {}
+  private status = ''
+
+  constructor (
+    private readonly write: (line: string) => void,
+    private readonly simNow: () => number,
+    private readonly tty = false
+  ) {}
 
   private stamp (): string {
     return new Date(this.simNow()).toISOString().slice(11, 19)
   }
 
   line (text: string): void {
+    if (this.tty && this.status !== '') process.stdout.write('\r\x1b[2K')
     this.write(`[sim ${this.stamp()}] ${text}`)
+    if (this.tty && this.status !== '') process.stdout.write(this.status)
   }
 
   /** Reports every transaction whose status changed since the last call. */
@@ -25,6 +34,20 @@ export class Progress {
         : tx.status === 'disputed' ? ` (${tx.dispute ?? ''})` : tx.status === 'rejected' ? ` (${tx.rejection ?? ''})` : ''
       this.line(`${party.padEnd(14)} ${tx.role === 'requester' ? '←' : '→'} ${other.padEnd(14)} ${tx.service.padEnd(20)} tx ${tx.id.slice(0, 10)}  ${tx.status}${detail}`)
     }
+  }
+
+  /** The counter line (terminal only): transactions by status across every requester. */
+  counters (requests: number, txs: TxView[]): void {
+    if (!this.tty) return
+    const by = (s: string): number => txs.filter(t => t.status === s).length
+    this.status = `  [sim ${this.stamp()}] requests ${requests} · proposed ${by('proposed')} · accepted ${by('accepted') + by('settling')} · settled ${by('settled')} · disputed ${by('disputed')} · rejected ${by('rejected')}`
+    process.stdout.write(`\r\x1b[2K${this.status}`)
+  }
+
+  /** Ends the counter line so what follows starts on a fresh line. */
+  finish (): void {
+    if (this.tty && this.status !== '') process.stdout.write('\n')
+    this.status = ''
   }
 }
 

@@ -43,8 +43,22 @@ export function printSummary (write: (line: string) => void, txs: SummaryTx[], r
   write('')
   write(`${requests} request(s), ${txs.length} transaction(s): ${settled.length} settled, ${txs.filter(t => t.status === 'disputed').length} disputed, ${txs.filter(t => t.status === 'rejected').length} rejected`)
   write(`settled: ${energy} Wh of energy services, ${reactive} varh of reactive services; money ${[...money].map(([c, m]) => formatMoney({ minor: m, currency: c })).join(', ') || '0'}`)
-  const byService = new Map<string, number>()
-  for (const t of settled) byService.set(t.service, (byService.get(t.service) ?? 0) + 1)
-  write(`settled by service: ${[...byService].map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`)
+  write('')
+  write(`${'service'.padEnd(21)} ${'counterparty kind'.padEnd(21)} ${'settled'.padStart(8)} ${'disputed'.padStart(9)} ${'rejected'.padStart(9)} ${'energy'.padStart(12)} ${'amount'.padStart(11)}`)
+  const groups = new Map<string, SummaryTx[]>()
+  for (const t of txs) {
+    const key = `${t.service}|${t.counterpartyRole}`
+    groups.set(key, [...groups.get(key) ?? [], t])
+  }
+  for (const [key, group] of [...groups].sort()) {
+    const [service, kind] = key.split('|') as [string, string]
+    const ok = group.filter(t => t.status === 'settled')
+    const paid = ok.reduce((s, t) => s + (t.paidEnergy ?? 0), 0)
+    const minor = ok.reduce((s, t) => s + (t.amount?.minor ?? 0), 0)
+    const unit = ok[0]?.unit === 'var' ? 'varh' : 'Wh'
+    write(`${service.padEnd(21)} ${kind.padEnd(21)} ${String(ok.length).padStart(8)} ${String(group.filter(t => t.status === 'disputed').length).padStart(9)} ${String(group.filter(t => t.status === 'rejected').length).padStart(9)} ${`${paid} ${unit}`.padStart(12)} ${formatMoney({ minor, currency: ok[0]?.amount?.currency ?? 'USD' }).padStart(11)}`)
+  }
+  const disputes = txs.filter(t => t.dispute !== undefined)
+  if (disputes.length > 0) write(`disputes: ${disputes.map(t => `${t.id.slice(0, 10)} ${t.dispute ?? ''}`).join('; ')}`)
   write('')
 }
