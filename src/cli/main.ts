@@ -11,6 +11,7 @@ import { credentialCommands } from './credentials.js'
 import { readFile } from 'node:fs/promises'
 import { namedBuildingSpec } from '../building/spec.js'
 import type { PartyKind } from '../records/credential-schemas.js'
+import { operatorPassphrase } from '../identity/keyfile.js'
 
 const program = new Command()
 program.name('pairgrid')
@@ -45,16 +46,19 @@ program.command('init')
   .option('--marketplace <id>', 'governance record id of a marketplace to join (repeatable); its signed governance document goes in <data>/credentials/', collect)
   .option('--listen <multiaddr>', 'listen address (repeatable)', collect)
   .option('--bootstrap <multiaddr>', 'peer to dial at start (repeatable)', collect)
-  .option('--meter-interval <ms>', 'meter reading interval (building)', positive, 10_000)
+  .option('--meter-interval <ms>', 'meter reading interval (building)', positive, 2_000)
+  .option('--encrypt-keys', 'encrypt the key files with the passphrase in PAIRGRID_PASSPHRASE (scrypt + AES-256-GCM); every later command reads it from there')
   .addHelpText('after', '\nExamples:\n  pairgrid init --data ./utility --name utility --kind distribution-utility\n  pairgrid init --data ./building --name building --kind building --building default --marketplace <governance id>')
-  .action(async (opts: { data: string, name: string, kind: PartyKind, building?: string, feeder: string, marketplace?: string[], listen?: string[], bootstrap?: string[], meterInterval: number }) => {
+  .action(async (opts: { data: string, name: string, kind: PartyKind, building?: string, feeder: string, marketplace?: string[], listen?: string[], bootstrap?: string[], meterInterval: number, encryptKeys?: boolean }) => {
+    const passphrase = opts.encryptKeys === true ? operatorPassphrase() : undefined
+    if (opts.encryptKeys === true && passphrase === undefined) throw new InvalidArgumentError('--encrypt-keys needs the passphrase in the PAIRGRID_PASSPHRASE environment variable')
     const building = opts.building === undefined ? undefined : /\.json$/.test(opts.building) ? JSON.parse(await readFile(opts.building, 'utf8')) as unknown : namedBuildingSpec(opts.building)
     const ids = await initNode(opts.data, {
       name: opts.name, kind: opts.kind, location: { feeder: opts.feeder, node: opts.name, latE6: 0, lonE6: 0 },
       listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'], bootstrap: opts.bootstrap ?? [],
       marketplaces: opts.marketplace ?? [], meterIntervalMs: opts.meterInterval,
       ...(building !== undefined ? { building } : {})
-    })
+    }, passphrase)
     process.stdout.write(JSON.stringify({ data: opts.data, ...ids }, null, 2) + '\n')
   })
 

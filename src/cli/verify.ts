@@ -1,5 +1,7 @@
 // `pairgrid verify`: check an audit bundle, or a whole node log, offline.
 import { readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { verifyBundle, type BundleVerdict } from '../log/bundle.js'
 import { openDb } from '../log/db.js'
 import { RecordLog, auditLog } from '../log/record-log.js'
@@ -16,6 +18,8 @@ export async function verifyBundleFile (path: string): Promise<BundleVerdict> {
 }
 
 export async function verifyDataDir (dir: string): Promise<{ ok: boolean, entries: number, root?: string, fault?: string }> {
+  // Opening would create an empty database where there is none: refuse instead.
+  if (!existsSync(join(dataPaths(dir).db, 'CURRENT'))) return { ok: false, entries: 0, fault: `${dir} holds no node database (${dataPaths(dir).db}/CURRENT is missing)` }
   const db = await openDb(dataPaths(dir).db)
   try {
     const log = await RecordLog.open(db)

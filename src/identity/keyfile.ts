@@ -44,8 +44,14 @@ export async function writeKeyFile (path: string, keys: KeyPair, purpose: string
   }
 }
 
+/** The operator's passphrase for encrypted key files: PAIRGRID_PASSPHRASE, never a flag (it would show in `ps`). */
+export function operatorPassphrase (): string | undefined {
+  const p = process.env.PAIRGRID_PASSPHRASE
+  return p === undefined || p === '' ? undefined : p
+}
+
 /** Reads a key file; an encrypted one needs its passphrase (an empty one counts as none). */
-export async function readKeyFile (path: string, passphrase?: string): Promise<KeyPair> {
+export async function readKeyFile (path: string, passphrase = operatorPassphrase()): Promise<KeyPair> {
   const info = await stat(path)
   if ((info.mode & 0o077) !== 0) {
     throw new KeyFileError('insecure-mode', path, `readable by others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`)

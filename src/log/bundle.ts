@@ -53,8 +53,9 @@ export interface BundleSummary {
   performance?: number
   amount?: { minor: number, currency: string }
   dispute?: { reason: string, substantiated: boolean }
-  /** The provider's meter-certification accreditation in the bundle binds the commitment's meter. */
+  /** A meter-certification of the provider in the bundle, by another party, binds the commitment's meter. */
   meterCertified: boolean
+  meterCertifier?: string
   records: number
   readings: number
 }
@@ -89,9 +90,13 @@ export function verifyBundle (value: unknown): BundleVerdict {
   for (const [i, raw] of value.credentials.entries()) {
     let v: Verified
     try { v = verifyRecord(raw, ['party.profile', 'credential.accreditation'] as const) } catch (err) { return { ok: false, fault: `credential ${i}: ${(err as Error).message}` } }
-    const b = v.record.body as { party?: string, subject?: string, kind?: string, meter?: string }
+    const b = v.record.body as { party?: string, subject?: string, kind?: string, meter?: string, accreditor?: string }
     if ((b.party ?? b.subject) !== c.provider) return { ok: false, fault: `credential ${i} is about another party than the provider` }
-    if (b.kind === 'meter-certification' && b.meter === c.meter) summary.meterCertified = true
+    // A party cannot certify its own meter.
+    if (b.kind === 'meter-certification' && b.meter === c.meter && b.accreditor !== c.provider) {
+      summary.meterCertified = true
+      summary.meterCertifier = b.accreditor
+    }
   }
   const acceptance = byType.get('grid.acceptance') as Verified<'grid.acceptance'> | undefined
   const rejection = byType.get('grid.rejection') as Verified<'grid.rejection'> | undefined
@@ -108,7 +113,11 @@ export function verifyBundle (value: unknown): BundleVerdict {
   }
   const settlement = byType.get('grid.settlement') as Verified<'grid.settlement'> | undefined
   const dispute = byType.get('grid.dispute') as Verified<'grid.dispute'> | undefined
-  if (settlement === undefined) return dispute === undefined ? { ok: true, summary } : { ok: false, fault: 'a dispute without the settlement it disputes' }
+  if (settlement === undefined) {
+    if (dispute !== undefined) return { ok: false, fault: 'a dispute without the settlement it disputes' }
+    if (value.readings.length > 0 || value.signals.length > 0) return { ok: false, fault: 'readings or signals without a settlement they support' }
+    return { ok: true, summary }
+  }
   if (acceptance === undefined) return { ok: false, fault: 'a settlement without an acceptance' }
   const s = settlement.record.body
   if (s.commitment !== commitment.id || s.acceptance !== acceptance.id || s.request !== request.id) return { ok: false, fault: 'settlement does not reference this chain' }

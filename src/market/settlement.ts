@@ -1,6 +1,7 @@
 // Settlement arithmetic and the counterparty's check of a settlement against its telemetry.
 import type { Verified } from '../records/envelope.js'
-import type { AcceptanceBody, CommitmentBody, DisputeReason, SettlementBody } from '../records/grid-schemas.js'
+import { SettlementBody, type AcceptanceBody, type CommitmentBody, type DisputeReason } from '../records/grid-schemas.js'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Price } from '../records/common-schemas.js'
 import { canonicalize } from '../records/canonical.js'
 import { checkTelemetry } from '../meter/telemetry.js'
@@ -49,9 +50,7 @@ export function computeSettlement (
   if (sig !== undefined && !sig.ok) return { ok: false, reason: 'bad-signal', detail: sig.detail }
   const outcome = method.outcome({ window: c.window, quantity: c.quantity, readings: t.readings.map(r => r.record.body), signals: sig?.ok === true ? sig.signals.map(s => s.record.body) : [] })
   if (outcome === undefined) return { ok: false, reason: 'missing-readings', detail: `readings do not give ${c.settlementMethod} what it needs (span boundaries, interval)` }
-  return {
-    ok: true,
-    body: {
+  const body: SettlementBody = {
       request: c.request,
       commitment: commitment.id,
       acceptance: acceptance.id,
@@ -72,9 +71,13 @@ export function computeSettlement (
       ...(sig?.ok === true ? { signals: sig.digest } : {}),
       ledger,
       issuedAt
-    }
   }
+  // What the counterparty's decoder would refuse must not be signed: the transaction would stall.
+  if (!settlementCheck.Check(body)) return { ok: false, reason: 'bad-reading', detail: `the readings give a settlement out of bounds: ${settlementCheck.Errors(body).First()?.path ?? ''} ${settlementCheck.Errors(body).First()?.message ?? ''}` }
+  return { ok: true, body }
 }
+
+const settlementCheck = TypeCompiler.Compile(SettlementBody)
 
 export type Check = { ok: true } | { ok: false, reason: DisputeReason, detail: string }
 

@@ -6,6 +6,9 @@ import { verifyRecord, type Verified } from '../records/envelope.js'
 import type { Telemetry } from '../records/grid-schemas.js'
 import type { DisputeReason } from '../records/grid-schemas.js'
 
+/** The largest power (W or var) a reading may state: the schema's bound on avgW and avgVar. */
+const MAX_POWER = 1_000_000_000
+
 export function telemetryDigest (readings: ReadonlyArray<Verified<'meter.reading'>>): string {
   return toHex(merkleRoot(readings.map(r => fromHex(r.id))))
 }
@@ -36,6 +39,14 @@ export function checkTelemetry (raw: readonly unknown[], meter: string, span: { 
     const b = readings[i]!.record.body
     if (b.seq !== a.seq + 1) return { ok: false, reason: b.seq <= a.seq ? 'bad-reading' : 'missing-readings', detail: `reading seq ${b.seq} follows ${a.seq} (duplicated, reordered or missing readings)` }
     if (b.t !== a.t + b.intervalMs) return { ok: false, reason: 'bad-reading', detail: `reading ${b.seq} closes at ${b.t}, expected ${a.t + b.intervalMs}` }
+    if (b.intervalMs !== a.intervalMs) return { ok: false, reason: 'bad-reading', detail: `reading ${b.seq} changes the interval from ${a.intervalMs} to ${b.intervalMs} ms` }
+    // Registers may not rise faster than the largest power a reading can state (1 GW): a meter
+    // claiming more is broken, and its numbers would overflow the settlement's bounds.
+    const maxStep = Math.ceil(MAX_POWER * b.intervalMs / 3_600_000)
+    for (const k of ['importWh', 'exportWh', 'importVarh', 'exportVarh'] as const) {
+      const step = b[k] - a[k]
+      if (step < 0 || step > maxStep) return { ok: false, reason: 'bad-reading', detail: `reading ${b.seq}: ${k} moves by ${step} in ${b.intervalMs} ms (0..${maxStep} allowed)` }
+    }
   }
   const first = readings[0]!.record.body
   const last = readings.at(-1)!.record.body
