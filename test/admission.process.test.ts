@@ -56,7 +56,7 @@ const names = scenario.parties.map(p => p.name)
 
 beforeAll(async () => {
   await cluster.start('utility')
-  for (const n of names.slice(1)) await cluster.start(n, 'utility')
+  for (const n of names.slice(1)) await cluster.start(n)
   await cluster.waitForMesh(names, 'dr')
 }, 120_000)
 

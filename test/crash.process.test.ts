@@ -27,7 +27,7 @@ async function entries (dir: string): Promise<LogEntry[]> {
 describe('crash: kill -9 of the building after acceptance', () => {
   it('restarts on the same data dir and settles with nothing lost or duplicated', async () => {
     await cluster.start('utility')
-    await cluster.start('building-a', 'utility')
+    await cluster.start('building-a')
     await cluster.waitForMesh(['utility', 'building-a'], 'utility-dr')
 
     const requestId = await cluster.scenarioRequest(0)
@@ -36,7 +36,7 @@ describe('crash: kill -9 of the building after acceptance', () => {
     await killNode(cluster.node('building-a'))
     expect(cluster.simNow()).toBeLessThan(accepted.window.start)
 
-    await cluster.start('building-a', 'utility')
+    await cluster.start('building-a')
     expect(cluster.node('building-a').child.pid).not.toBe(before)
     const settled = await cluster.waitFor('settlement at the utility', async () => await cluster.txOf('utility', requestId, 'settled'), 90_000)
     expect(settled.id).toBe(accepted.id)

@@ -14,3 +14,9 @@ export const PROFILE_LIMITS: RpcLimits = { maxRequestBytes: 256, maxResponseByte
 export const ANSWER_LIMITS: RpcLimits = { maxRequestBytes: 16 * 1024, maxResponseBytes: 1024, timeoutMs: 10_000 }
 /** A checkpoint and a consistency proof (at most 2·log2(n) hashes). */
 export const CHECKPOINT_LIMITS: RpcLimits = { maxRequestBytes: 256, maxResponseBytes: 16 * 1024, timeoutMs: 10_000 }
+/** Trade streams: one record each way on accept and retire; a settlement and its certificate (~4 KB each) on settle. */
+export const TRADE_ACCEPT_LIMITS: RpcLimits = { maxRequestBytes: 16 * 1024, maxResponseBytes: 16 * 1024, timeoutMs: 10_000 }
+export const TRADE_SETTLE_LIMITS: RpcLimits = { maxRequestBytes: 40 * 1024, maxResponseBytes: 40 * 1024, timeoutMs: 30_000 }
+export const TRADE_RETIRE_LIMITS: RpcLimits = { maxRequestBytes: 16 * 1024, maxResponseBytes: 1024, timeoutMs: 10_000 }
+/** A 60-minute block of 1-second readings is 3,601 readings of ~650 bytes. */
+export const TRADE_READINGS_LIMITS: RpcLimits = { maxRequestBytes: 1024, maxResponseBytes: 4 * 1024 * 1024, timeoutMs: 20_000 }

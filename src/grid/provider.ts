@@ -16,6 +16,7 @@ import { orderOf, type DispatchOrder } from './orders.js'
 import { acceptancePriceFault } from './terms.js'
 import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
+import { crashPoint, crashPointAt } from '../node/crash-points.js'
 
 export type Evaluation = { ok: true, elements: string[] } | { ok: false, reason: string, detail: string }
 
@@ -151,6 +152,7 @@ export class Provider {
   private async run (request: Verified<'grid.request'>, commitment: Verified<'grid.commitment'>): Promise<void> {
     try {
       await persist(this.ctx, request, commitment)
+      crashPoint('provider:commitment-persisted')
       this.ctx.logger.info({ tx: commitment.id, request: request.id }, 'commitment signed')
       await this.drive(this.ctx.book.txs.get(commitment.id)!)
     } catch (err) {
@@ -167,7 +169,10 @@ export class Provider {
       if (tx.answer?.record.type !== 'grid.acceptance') return
       if (this.ctx.book.status(tx) === 'settled' || tx.dispute !== undefined) return
       const order = orderOf(tx.id, tx.commitment.record.body)
-      if (this.ctx.clock.now() < order.window.end) this.building.dispatch(order)
+      if (this.ctx.clock.now() < order.window.end) {
+        this.building.dispatch(order)
+        crashPointAt('provider:mid-window', this.ctx.clock, (order.window.start + order.window.end) / 2)
+      }
       await this.settle(tx)
     } finally {
       this.running.delete(tx.id)
@@ -193,6 +198,7 @@ export class Provider {
       if (tx.answer !== undefined) return
       reply = await ask()
     }
+    crashPoint('provider:answer-received')
     await this.acceptAnswer(tx, reply)
   }
 
@@ -205,6 +211,7 @@ export class Provider {
     if (priceFault !== undefined) throw new RefusedError('wrong-answer', priceFault)
     if (tx.answer !== undefined) return
     await persist(this.ctx, answer)
+    crashPoint('provider:answer-persisted')
     this.ctx.logger.info({ tx: tx.id, answer: answer.record.type, reason: (answer.record.body as { reason?: string }).reason }, 'commitment answered')
   }
 
@@ -235,6 +242,7 @@ export class Provider {
       if (!computed.ok) throw new Error(`cannot settle from our own meter: ${computed.reason}: ${computed.detail}`)
       const signed = signRecord('grid.settlement', computed.body, ctx.keys)
       await persist(ctx, signed)
+      crashPoint('provider:settlement-signed')
       ctx.logger.info({ tx: tx.id, executed: computed.body.executed, amount: computed.body.amount }, 'settlement signed')
     }
     const settlement = tx.settlement!
@@ -247,6 +255,7 @@ export class Provider {
     } else if ((answer.record.body as { settlement: string }).settlement !== settlement.id) {
       throw new Error('dispute does not name our settlement')
     }
+    crashPoint('provider:countersign-received')
     await persist(ctx, answer)
     ctx.logger.info({ tx: tx.id, outcome: answer.record.type === 'grid.settlement' ? 'countersigned' : 'disputed' }, 'settlement answered')
   }

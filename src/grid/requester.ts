@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { countersign, decodeRecord, signRecord, type Envelope, type Verified } from '../records/envelope.js'
 import type { RequestBody, SettlementBody } from '../records/grid-schemas.js'
 import { checkpointAt } from '../log/checkpoint.js'
+import { crashPoint } from '../node/crash-points.js'
 import type { RejectionReason } from '../records/grid-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
 import { PROTOCOL_ANSWER, PROTOCOL_REGULATION, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
@@ -60,7 +61,9 @@ export class Requester {
     const answer = reason === undefined
       ? signRecord('grid.acceptance', clearing === undefined ? common : { ...common, price: clearing }, ctx.keys)
       : signRecord('grid.rejection', { ...common, reason, detail }, ctx.keys)
+    crashPoint('requester:commitment-received')
     await persist(ctx, commitment, answer)
+    crashPoint('requester:answer-persisted')
     ctx.logger.info({ tx: commitment.id, provider: c.provider, answer: answer.record.type, reason, detail }, 'commitment answered')
     return answer.record
   }
@@ -223,7 +226,9 @@ export class Requester {
       return dispute.record
     }
     const signed = countersign(settlement, ctx.keys)
+    crashPoint('requester:settlement-checked')
     await persist(ctx, signed)
+    crashPoint('requester:countersign-persisted')
     ctx.logger.info({ tx: tx.id, executed: s.executed, amount: s.amount }, 'settlement countersigned')
     return signed.record
   }

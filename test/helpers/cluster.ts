@@ -46,11 +46,11 @@ export class Cluster {
   market (name: string): string { return this.ids.marketplaces.get(name)! }
 
   /** Starts a node dialling every node already running (gossipsub discovers no peers itself). */
-  async start (name: string, _bootstrapFrom?: string): Promise<NodeProcess> {
+  async start (name: string, env?: Record<string, string>): Promise<NodeProcess> {
     this.nodes.delete(name)
     const running = [...this.nodes].filter(([, p]) => p.child.exitCode === null && p.child.signalCode === null).map(([n]) => n)
     const bootstrap = await Promise.all(running.map(async n => (await this.status(n)).addrs[0]!))
-    const proc = await spawnNode({ name, dir: this.dir(name), bootstrap, clockOrigin: `${this.origin.wall}:${this.origin.sim}`, speed: this.speed })
+    const proc = await spawnNode({ name, dir: this.dir(name), bootstrap, clockOrigin: `${this.origin.wall}:${this.origin.sim}`, speed: this.speed, ...(env !== undefined ? { env } : {}) })
     this.nodes.set(name, proc)
     return proc
   }

@@ -20,6 +20,8 @@ export interface SpawnOptions {
   clockOrigin: string
   speed: number
   logLevel?: string
+  /** Extra environment (tests arm PAIRGRID_CRASH_AT with it). */
+  env?: Record<string, string>
 }
 
 export async function spawnNode (opts: SpawnOptions): Promise<NodeProcess> {
@@ -27,7 +29,7 @@ export async function spawnNode (opts: SpawnOptions): Promise<NodeProcess> {
   const out = openSync(paths.log, 'a')
   const args = [cliPath(), 'start', '--data', opts.dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--clock-origin', opts.clockOrigin, '--speed', String(opts.speed), '--log-level', opts.logLevel ?? 'info']
   for (const b of opts.bootstrap) args.push('--bootstrap', b)
-  const child = spawn(process.execPath, args, { stdio: ['ignore', out, out], env: { ...process.env, FORCE_COLOR: '0' } })
+  const child = spawn(process.execPath, args, { stdio: ['ignore', out, out], env: { ...process.env, FORCE_COLOR: '0', ...opts.env } })
   closeSync(out)
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   const control = await waitForControl(opts.dir, child, exited)
