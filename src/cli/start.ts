@@ -35,7 +35,7 @@ export async function startCommand (flags: StartFlags): Promise<void> {
     process.exitCode = 1
     return
   }
-  const control = new ControlServer(controlRoutes(node), dataPaths(flags.data).control, logger)
+  const control = new ControlServer(controlRoutes(node), dataPaths(flags.data).control, dataPaths(flags.data).controlSocket, logger)
   await control.start()
   let stopping = false
   const stop = async (signal: string): Promise<void> => {

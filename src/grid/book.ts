@@ -3,7 +3,7 @@
 // stored a second time.
 import type { Verified } from '../records/envelope.js'
 
-export type TxStatus = 'proposed' | 'accepted' | 'rejected' | 'settling' | 'settled' | 'disputed'
+export type TxStatus = 'proposed' | 'accepted' | 'rejected' | 'settling' | 'settled' | 'disputed' | 'expired'
 
 export interface Tx {
   id: string
@@ -11,6 +11,7 @@ export interface Tx {
   answer?: Verified<'grid.acceptance'> | Verified<'grid.rejection'>
   settlement?: Verified<'grid.settlement'>
   dispute?: Verified<'grid.dispute'>
+  expiry?: Verified<'grid.expiry'>
 }
 
 /** Two different signed records for one protocol step by the same party. */
@@ -58,6 +59,11 @@ export class TransactionBook {
         else if (tx !== undefined && (tx.settlement === undefined || tx.settlement.record.sigs.length < v.record.sigs.length)) tx.settlement = v as Verified<'grid.settlement'>
         break
       }
+      case 'grid.expiry': {
+        const tx = this.txs.get((v as Verified<'grid.expiry'>).record.body.commitment)
+        if (tx !== undefined) tx.expiry ??= v as Verified<'grid.expiry'>
+        break
+      }
       case 'grid.dispute': {
         const tx = this.txs.get((v as Verified<'grid.dispute'>).record.body.commitment)
         if (tx !== undefined) tx.dispute = v as Verified<'grid.dispute'>
@@ -70,7 +76,9 @@ export class TransactionBook {
 
   status (tx: Tx): TxStatus {
     if (tx.dispute !== undefined) return 'disputed'
-    if (tx.settlement !== undefined) return tx.settlement.record.sigs.length === 2 ? 'settled' : 'settling'
+    if (tx.settlement?.record.sigs.length === 2) return 'settled'
+    if (tx.expiry !== undefined) return 'expired'
+    if (tx.settlement !== undefined) return 'settling'
     if (tx.answer === undefined) return 'proposed'
     return tx.answer.record.type === 'grid.acceptance' ? 'accepted' : 'rejected'
   }
@@ -97,7 +105,7 @@ export class TransactionBook {
   /** The records of one transaction in protocol order, as an audit bundle carries them. */
   chain (tx: Tx): Verified[] {
     const request = this.requests.get(tx.commitment.record.body.request)
-    const all: Array<Verified | undefined> = [request, tx.commitment, tx.answer, tx.settlement, tx.dispute]
+    const all: Array<Verified | undefined> = [request, tx.commitment, tx.answer, tx.settlement, tx.dispute, tx.expiry]
     return all.filter(v => v !== undefined)
   }
 }

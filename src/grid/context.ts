@@ -2,7 +2,7 @@
 import type { Logger } from 'pino'
 import type { KeyPair } from '../identity/ed25519.js'
 import type { RecordLog } from '../log/record-log.js'
-import type { Verified } from '../records/envelope.js'
+import { signRecord, type Verified } from '../records/envelope.js'
 import type { Clock } from '../node/clock.js'
 import type { PairgridLibp2p } from '../net/libp2p.js'
 import type { TransactionBook } from './book.js'
@@ -41,4 +41,21 @@ export async function withRetry<T> (ctx: PartyContext, what: string, deadline: n
       delayMs = Math.min(delayMs * 2, 5_000)
     }
   }
+}
+
+/**
+ * How long past the settlement's due time a party keeps trying before it signs an expiry: one
+ * more settlement interval (a monthly program waits a month, a 15-minute one a quarter hour).
+ */
+export function settlementDeadline (windowEnd: number, settlementIntervalMs: number): number {
+  return Math.ceil(windowEnd / settlementIntervalMs) * settlementIntervalMs + settlementIntervalMs
+}
+
+/** Signs and logs that we give up on a transaction at a stage; the transaction ends `expired`. */
+export async function expire (ctx: PartyContext, tx: { id: string, commitment: { record: { body: { request: string, requester: string, provider: string } } } }, stage: 'unanswered' | 'unsettled' | 'uncountersigned', detail: string): Promise<void> {
+  const c = tx.commitment.record.body
+  const against = c.provider === ctx.keys.id ? c.requester : c.provider
+  const expiry = signRecord('grid.expiry', { commitment: tx.id, request: c.request, by: ctx.keys.id, against, stage, detail: detail.slice(0, 500), issuedAt: ctx.clock.now() }, ctx.keys)
+  await persist(ctx, expiry)
+  ctx.logger.warn({ tx: tx.id, stage, detail }, 'transaction expired')
 }

@@ -9,7 +9,7 @@ import { governanceViolation, priceViolation } from '../credentials/rules.js'
 import { peerIdOfParty } from '../identity/peer.js'
 import { settlementMethod } from '../market/methods.js'
 import { computeSettlement, settlementDue } from '../market/settlement.js'
-import { persist, withRetry, type PartyContext } from './context.js'
+import { expire, persist, settlementDeadline, withRetry, type PartyContext } from './context.js'
 import { COMMIT_LIMITS, SETTLE_LIMITS, SIGNALS_LIMITS } from './limits.js'
 import type { Tx } from './book.js'
 import { orderOf, type DispatchOrder } from './orders.js'
@@ -167,7 +167,7 @@ export class Provider {
     try {
       if (tx.answer === undefined) await this.sendCommitment(tx)
       if (tx.answer?.record.type !== 'grid.acceptance') return
-      if (this.ctx.book.status(tx) === 'settled' || tx.dispute !== undefined) return
+      if (['settled', 'disputed', 'expired'].includes(this.ctx.book.status(tx))) return
       const order = orderOf(tx.id, tx.commitment.record.body)
       if (this.ctx.clock.now() < order.window.end) {
         this.building.dispatch(order)
@@ -185,7 +185,13 @@ export class Provider {
     const request = ctx.book.requests.get(c.request)!
     const ask = async (): Promise<unknown> => await withRetry(ctx, 'send commitment', Math.max(request.record.body.expiresAt, ctx.clock.now() + 60_000), async () =>
       await call(ctx.net, peerIdOfParty(c.requester), PROTOCOL_COMMIT, tx.commitment.record, COMMIT_LIMITS), this.abort.signal)
-    let reply = await ask()
+    let reply: unknown
+    try {
+      reply = await ask()
+    } catch (err) {
+      if (this.abort.signal.aborted) throw err
+      return await expire(ctx, tx, 'unanswered', `no answer from the requester by ${new Date(request.record.body.expiresAt).toISOString()}: ${(err as Error).message}`)
+    }
     const pending = (reply as { pending?: { decideBy?: unknown } }).pending
     if (pending !== undefined) {
       // An auction: the answer is pushed once it clears; ask again if it has not come by then.
@@ -196,7 +202,12 @@ export class Provider {
       await Promise.race([promise, ctx.clock.until(decideBy + 30_000, this.abort.signal)])
       this.answerWaiters.delete(tx.id)
       if (tx.answer !== undefined) return
-      reply = await ask()
+      try {
+        reply = await ask()
+      } catch (err) {
+        if (this.abort.signal.aborted) throw err
+        return await expire(ctx, tx, 'unanswered', `no auction result from the requester: ${(err as Error).message}`)
+      }
     }
     crashPoint('provider:answer-received')
     await this.acceptAnswer(tx, reply)
@@ -206,6 +217,7 @@ export class Provider {
     const c = tx.commitment.record.body
     const answer = verifyRecord(reply, ['grid.acceptance', 'grid.rejection'] as const)
     if (answer.record.body.commitment !== tx.id || answer.record.body.requester !== c.requester) throw new RefusedError('wrong-answer', 'answer does not answer our commitment')
+    if (tx.expiry !== undefined) throw new RefusedError('expired', 'we signed this commitment expired before the answer came')
     const request = this.ctx.book.requests.get(c.request)!
     const priceFault = answer.record.type === 'grid.acceptance' ? acceptancePriceFault(request.record.body, c, (answer as Verified<'grid.acceptance'>).record.body) : undefined
     if (priceFault !== undefined) throw new RefusedError('wrong-answer', priceFault)
@@ -246,9 +258,15 @@ export class Provider {
       ctx.logger.info({ tx: tx.id, executed: computed.body.executed, amount: computed.body.amount }, 'settlement signed')
     }
     const settlement = tx.settlement!
-    // Settlement has no natural deadline; a week of retries bounds it until disputes-by-expiry land.
-    const reply = await withRetry(ctx, 'send settlement', ctx.clock.now() + 7 * 24 * 3_600_000, async () =>
-      await call(ctx.net, peerIdOfParty(c.requester), PROTOCOL_SETTLE, settlement.record, SETTLE_LIMITS), this.abort.signal)
+    const deadline = settlementDeadline(c.window.end, ctx.book.requests.get(c.request)!.record.body.settlementIntervalMs)
+    let reply: unknown
+    try {
+      reply = await withRetry(ctx, 'send settlement', deadline, async () =>
+        await call(ctx.net, peerIdOfParty(c.requester), PROTOCOL_SETTLE, settlement.record, SETTLE_LIMITS), this.abort.signal)
+    } catch (err) {
+      if (this.abort.signal.aborted) throw err
+      return await expire(ctx, tx, 'uncountersigned', `the requester did not countersign by ${new Date(deadline).toISOString()}: ${(err as Error).message}`)
+    }
     const answer = verifyRecord(reply, ['grid.settlement', 'grid.dispute'] as const)
     if (answer.record.type === 'grid.settlement') {
       if (answer.id !== settlement.id || answer.record.sigs.length !== 2) throw new Error('countersigned settlement does not match ours')

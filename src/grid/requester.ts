@@ -11,7 +11,7 @@ import { PROTOCOL_ANSWER, PROTOCOL_REGULATION, PROTOCOL_TELEMETRY } from '../net
 import type { Directory } from '../credentials/directory.js'
 import { governanceViolation, priceViolation } from '../credentials/rules.js'
 import { clearAuction } from '../market/auction.js'
-import { withRetry } from './context.js'
+import { expire, settlementDeadline, withRetry } from './context.js'
 import { MessageSender } from '../net/message-stream.js'
 import { encodeRecord } from '../records/envelope.js'
 import { SIGNAL_INTERVAL_MS } from '../market/regd-score.js'
@@ -128,6 +128,7 @@ export class Requester {
       this.pending.delete(commitment.id)
     }
     if (method.signal) void this.regulate(ctx.book.txs.get(commitment.id)!)
+    this.awaitSettlement(ctx.book.txs.get(commitment.id)!)
     return answer
   }
 
@@ -164,6 +165,7 @@ export class Requester {
         : await this.answer(bid, 'auction-lost', `${lost.reason}; clearing rate ${result.clearingRate ?? 'none'}`)
       void this.push(bid, answer)
       if (lost === undefined && settlementMethod(r.settlementMethod)?.signal === true) void this.regulate(ctx.book.txs.get(bid.id)!)
+      if (lost === undefined) this.awaitSettlement(ctx.book.txs.get(bid.id)!)
     }
     this.clearing.delete(request.id)
   }
@@ -194,6 +196,7 @@ export class Requester {
     const tx = ctx.book.txs.get(s.commitment)
     if (tx === undefined || tx.answer?.record.type !== 'grid.acceptance') throw new RefusedError('unknown-commitment', 'no accepted commitment of ours has this id')
     if (tx.dispute !== undefined) return tx.dispute.record
+    if (tx.expiry !== undefined && tx.settlement?.record.sigs.length !== 2) throw new RefusedError('expired', 'we signed this transaction expired: no settlement came in time')
     if (tx.settlement !== undefined && tx.settlement.id !== settlement.id) {
       // A second, different settlement for one commitment: record the equivocation, answer with what stands.
       ctx.book.add(settlement)
@@ -293,6 +296,20 @@ export class Requester {
     return { signals: await this.telemetry.signals(id) }
   }
 
+  /**
+   * An accepted transaction whose settlement never comes ends in our signed expiry — half an
+   * interval after the provider's own deadline, so its retries have their chance first.
+   */
+  private awaitSettlement (tx: Tx): void {
+    const { ctx } = this
+    const c = tx.commitment.record.body
+    const interval = ctx.book.requests.get(c.request)!.record.body.settlementIntervalMs
+    const at = settlementDeadline(c.window.end, interval) + interval / 2
+    void ctx.clock.until(at, this.abort.signal).then(async () => {
+      if (ctx.book.status(tx) === 'accepted' || ctx.book.status(tx) === 'settling') await expire(ctx, tx, 'unsettled', `no settlement from the provider by ${new Date(at).toISOString()}`)
+    }, () => {})
+  }
+
   /** After a restart: clear auctions whose bids are held, keep streaming every regulation window not yet over. */
   resume (): void {
     for (const tx of this.ctx.book.txs.values()) {
@@ -302,6 +319,7 @@ export class Requester {
       const request = this.ctx.book.requests.get(c.request)
       if (status === 'proposed' && request?.record.body.price.mechanism === 'auction') this.scheduleClearing(request)
       if (status === 'accepted' && settlementMethod(c.settlementMethod)?.signal === true && this.ctx.clock.now() < c.window.end) void this.regulate(tx)
+      if (status === 'accepted') this.awaitSettlement(tx)
     }
   }
 

@@ -46,7 +46,7 @@ export interface BundleSummary {
   marketplace: string
   requester: string
   provider: string
-  status: 'rejected' | 'accepted' | 'settled' | 'disputed' | 'proposed'
+  status: 'rejected' | 'accepted' | 'settled' | 'disputed' | 'proposed' | 'expired'
   executed?: number
   unit?: string
   paidEnergy?: number
@@ -113,6 +113,16 @@ export function verifyBundle (value: unknown): BundleVerdict {
   }
   const settlement = byType.get('grid.settlement') as Verified<'grid.settlement'> | undefined
   const dispute = byType.get('grid.dispute') as Verified<'grid.dispute'> | undefined
+  const expiry = byType.get('grid.expiry') as Verified<'grid.expiry'> | undefined
+  if (expiry !== undefined) {
+    const e = expiry.record.body
+    const parties = [c.requester, c.provider]
+    if (e.commitment !== commitment.id || e.request !== request.id || !parties.includes(e.by) || !parties.includes(e.against) || e.by === e.against) return { ok: false, fault: 'expiry does not expire this transaction between these parties' }
+    if (settlement === undefined || settlement.record.sigs.length < 2) {
+      summary.status = 'expired'
+      return { ok: true, summary }
+    }
+  }
   if (settlement === undefined) {
     if (dispute !== undefined) return { ok: false, fault: 'a dispute without the settlement it disputes' }
     if (value.readings.length > 0 || value.signals.length > 0) return { ok: false, fault: 'readings or signals without a settlement they support' }

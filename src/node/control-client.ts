@@ -1,5 +1,6 @@
 // The CLI's side of the control API.
 import { readFile } from 'node:fs/promises'
+import { request } from 'node:http'
 import { dataPaths } from './data-dir.js'
 import type { ControlFile } from './control.js'
 
@@ -18,15 +19,27 @@ export class ControlClient {
 
   get pid (): number { return this.file.pid }
 
+  /** Calls the node over its Unix socket (it works across network namespaces on one machine). */
   async call<T = unknown> (method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.file.url + path, {
-      method,
-      headers: { authorization: `Bearer ${this.file.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000)
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const { status, text } = await new Promise<{ status: number, text: string }>((resolve, reject) => {
+      const req = request({
+        socketPath: this.file.socket,
+        path,
+        method,
+        headers: { authorization: `Bearer ${this.file.token}`, 'content-type': 'application/json', ...(payload !== undefined ? { 'content-length': Buffer.byteLength(payload) } : {}) },
+        signal: AbortSignal.timeout(30_000)
+      }, res => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end(payload)
     })
-    const answer = await res.json() as T & { error?: string }
-    if (!res.ok) throw new Error(`node answered ${res.status}: ${answer.error ?? 'error'}`)
+    const answer = JSON.parse(text) as T & { error?: string }
+    if (status < 200 || status >= 300) throw new Error(`node answered ${status}: ${answer.error ?? 'error'}`)
     return answer
   }
 }

@@ -1,13 +1,15 @@
-// The local control API: HTTP on 127.0.0.1 only, every call carrying a bearer token that sits in
-// the data dir's control.json (mode 0600), so only the operator's account can drive the node.
+// The local control API: HTTP on 127.0.0.1 and on a Unix socket in the data dir (mode 0600), every
+// call carrying a bearer token that sits in the data dir's control.json (mode 0600), so only the
+// operator's account can drive the node. The socket also reaches a node in another network
+// namespace on the same machine.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { writeFile, rm } from 'node:fs/promises'
+import { chmod, writeFile, rm } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { TSchema, Static } from '@sinclair/typebox'
 
-export interface ControlFile { url: string, token: string, pid: number }
+export interface ControlFile { url: string, socket: string, token: string, pid: number }
 
 export class HttpError extends Error {
   constructor (readonly status: number, message: string) { super(message) }
@@ -41,21 +43,30 @@ async function readBody (req: IncomingMessage): Promise<unknown> {
 }
 
 export class ControlServer {
-  private server: Server | undefined
+  private readonly servers: Server[] = []
   private readonly token = randomBytes(32).toString('hex')
 
-  constructor (private readonly routes: Record<string, Route>, private readonly controlPath: string, private readonly log: Logger) {}
+  constructor (private readonly routes: Record<string, Route>, private readonly controlPath: string, private readonly socketPath: string, private readonly log: Logger) {}
 
-  async start (): Promise<ControlFile> {
+  private async listen (...args: [number, string] | [string]): Promise<Server> {
     const server = createServer((req, res) => { void this.handle(req, res) })
-    this.server = server
+    this.servers.push(server)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => resolve())
+      server.listen(...args as [number, string], () => resolve())
     })
-    const address = server.address()
+    return server
+  }
+
+  async start (): Promise<ControlFile> {
+    const tcp = await this.listen(0, '127.0.0.1')
+    const address = tcp.address()
     if (address === null || typeof address === 'string') throw new Error('control API has no TCP address')
-    const file: ControlFile = { url: `http://127.0.0.1:${address.port}`, token: this.token, pid: process.pid }
+    // A socket left by a killed node would refuse the bind.
+    await rm(this.socketPath, { force: true })
+    await this.listen(this.socketPath)
+    await chmod(this.socketPath, 0o600)
+    const file: ControlFile = { url: `http://127.0.0.1:${address.port}`, socket: this.socketPath, token: this.token, pid: process.pid }
     await writeFile(this.controlPath, JSON.stringify(file) + '\n', { mode: 0o600 })
     this.log.info({ url: file.url }, 'control API listening')
     return file
@@ -97,6 +108,7 @@ export class ControlServer {
 
   async stop (): Promise<void> {
     await rm(this.controlPath, { force: true })
-    await new Promise<void>(resolve => { this.server?.close(() => resolve()) ?? resolve() })
+    await Promise.all(this.servers.map(async s => await new Promise<void>(resolve => s.close(() => resolve()))))
+    await rm(this.socketPath, { force: true })
   }
 }

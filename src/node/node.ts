@@ -28,6 +28,7 @@ import { readCredentialFiles } from '../credentials/import.js'
 import { ensureOwnProfile } from '../credentials/profile.js'
 import { governanceViolation } from '../credentials/rules.js'
 import { MembersChannel } from '../net/members.js'
+import { meshPeers, peerScores } from '../net/scoring.js'
 import { PROTOCOL_ANSWER, PROTOCOL_CHECKPOINT, PROTOCOL_PROFILE, membersTopic as membersTopicOf } from '../net/protocol-ids.js'
 import { Ledger } from '../ledger/ledger.js'
 import { ANSWER_LIMITS, CHECKPOINT_LIMITS, PROFILE_LIMITS } from '../grid/limits.js'
@@ -60,6 +61,7 @@ export interface TxView {
   amount?: { minor: number, currency: string }
   dispute?: string
   rejection?: string
+  expiry?: string
 }
 
 /** Wall ms between checks whether our credentials need announcing again. */
@@ -243,7 +245,8 @@ export class PairgridNode {
       quantity: c.quantity,
       ...(s !== undefined ? { executed: s.executed, paidEnergy: s.paidEnergy, performance: s.performance, amount: s.amount } : {}),
       ...(tx.dispute !== undefined ? { dispute: `${tx.dispute.record.body.reason}: ${tx.dispute.record.body.detail}` } : {}),
-      ...(tx.answer?.record.type === 'grid.rejection' ? { rejection: (tx.answer.record.body as { reason: string }).reason } : {})
+      ...(tx.answer?.record.type === 'grid.rejection' ? { rejection: (tx.answer.record.body as { reason: string }).reason } : {}),
+      ...(tx.expiry !== undefined ? { expiry: `${tx.expiry.record.body.stage}: ${tx.expiry.record.body.detail}` } : {})
     }
   }
 
@@ -277,6 +280,9 @@ export class PairgridNode {
       pid: process.pid,
       addrs: this.net.getMultiaddrs().map(String),
       peers: this.net.getPeers().length,
+      // Gossipsub's view of each peer: its score (scoring.ts thresholds) and the meshes it is in.
+      scores: peerScores(this.net.services.pubsub),
+      mesh: Object.fromEntries(this.net.services.pubsub.getTopics().map(t => [t, meshPeers(this.net.services.pubsub, t)])),
       marketplaces: Object.fromEntries(this.config.marketplaces.map(m => [m, { name: this.credentials.governance.get(m)?.record.body.name, meshPeers: this.channel.meshPeers(m), members: this.net.services.pubsub.getSubscribers(membersTopicOf(m)).length }])),
       credentials: { profiles: this.credentials.profiles.size, accreditations: this.credentials.accreditations.size, revocations: this.credentials.revocations.size },
       members: this.members.stats,

@@ -154,3 +154,17 @@ export const DisputeBody = Type.Object({
   issuedAt: Time
 }, { additionalProperties: false })
 export type DisputeBody = Static<typeof DisputeBody>
+
+// A party giving up on a transaction it cannot complete — signed, never silent: the provider
+// when its commitment was never answered, or its settlement never countersigned; the requester
+// when no settlement came.
+export const ExpiryBody = Type.Object({
+  commitment: RecordId,
+  request: RecordId,
+  by: PartyId,
+  against: PartyId,
+  stage: Type.Union([Type.Literal('unanswered'), Type.Literal('unsettled'), Type.Literal('uncountersigned')]),
+  detail: Detail,
+  issuedAt: Time
+}, { additionalProperties: false })
+export type ExpiryBody = Static<typeof ExpiryBody>

@@ -2,10 +2,11 @@
 // cannot express. Adding a record type means adding one entry here and one schema file.
 import type { TSchema, Static } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { AcceptanceBody, CommitmentBody, DisputeBody, RejectionBody, RequestBody, SettlementBody, SignalBody } from './grid-schemas.js'
+import { AcceptanceBody, CommitmentBody, DisputeBody, ExpiryBody, RejectionBody, RequestBody, SettlementBody, SignalBody } from './grid-schemas.js'
 import { ReadingBody } from './meter-schemas.js'
 import { AccreditationBody, FrameworkBody, GovernanceBody, ProfileBody, RevocationBody, TariffBody } from './credential-schemas.js'
 import type { Window } from './common-schemas.js'
+import { BidBody, CertificateBody, ConfirmationBody, OfferBody, RetirementBody, TradeAcceptanceBody, TradeDisputeBody, TradeRefusalBody, TradeSettlementBody, blockProblem, couplingProblem, expiryProblem, generationProblem, payloadProblem } from './trade-schemas.js'
 
 interface Spec<S extends TSchema> {
   schema: S
@@ -44,6 +45,7 @@ export const recordSpecs = {
       (b.telemetry.lastSeq - b.telemetry.firstSeq + 1 === b.telemetry.count ? undefined : 'telemetry.count must equal lastSeq - firstSeq + 1')
   } satisfies Spec<typeof SettlementBody>,
   'grid.dispute': { schema: DisputeBody, signers: (b) => [b.by], minSignatures: 1 } satisfies Spec<typeof DisputeBody>,
+  'grid.expiry': { schema: ExpiryBody, signers: (b) => [b.by], minSignatures: 1 } satisfies Spec<typeof ExpiryBody>,
   'party.profile': { schema: ProfileBody, signers: (b) => [b.party], minSignatures: 1 } satisfies Spec<typeof ProfileBody>,
   'credential.accreditation': {
     schema: AccreditationBody,
@@ -65,7 +67,44 @@ export const recordSpecs = {
     signers: (b) => [b.requester, b.provider],
     minSignatures: 2,
     check: (b) => b.validUntil > b.validFrom ? (b.price.mechanism === 'framework' ? undefined : 'a framework agreement prices by the framework mechanism') : 'validUntil must be after validFrom'
-  } satisfies Spec<typeof FrameworkBody>
+  } satisfies Spec<typeof FrameworkBody>,
+  // Peer-to-peer energy trade (protocols/trade.md).
+  'trade.offer': {
+    schema: OfferBody,
+    signers: (b) => [b.producer],
+    minSignatures: 1,
+    check: (b) => blockProblem(b.block) ?? expiryProblem(b) ?? generationProblem(b.generation) ?? couplingProblem(b.forCoupling)
+  } satisfies Spec<typeof OfferBody>,
+  'trade.bid': {
+    schema: BidBody,
+    signers: (b) => [b.buyer],
+    minSignatures: 1,
+    check: (b) => blockProblem(b.block) ?? expiryProblem(b) ?? couplingProblem(b.loadCoupling)
+  } satisfies Spec<typeof BidBody>,
+  'trade.acceptance': {
+    schema: TradeAcceptanceBody,
+    signers: (b) => [b.buyer],
+    minSignatures: 1,
+    check: (b) => blockProblem(b.block) ?? couplingProblem(b.loadCoupling)
+  } satisfies Spec<typeof TradeAcceptanceBody>,
+  'trade.confirmation': { schema: ConfirmationBody, signers: (b) => [b.producer], minSignatures: 1 } satisfies Spec<typeof ConfirmationBody>,
+  'trade.refusal': { schema: TradeRefusalBody, signers: (b) => [b.producer], minSignatures: 1 } satisfies Spec<typeof TradeRefusalBody>,
+  // Signed by the producer, countersigned by the buyer, like grid.settlement.
+  'trade.settlement': {
+    schema: TradeSettlementBody,
+    signers: (b) => [b.producer, b.buyer],
+    minSignatures: 1,
+    check: (b) => blockProblem(b.block) ?? payloadProblem(b.exergy) ??
+      (b.receivedWh + b.lossWh === b.deliveredWh ? undefined : 'receivedWh + lossWh must equal deliveredWh')
+  } satisfies Spec<typeof TradeSettlementBody>,
+  'trade.certificate': {
+    schema: CertificateBody,
+    signers: (b) => [b.producer, b.buyer],
+    minSignatures: 1,
+    check: (b) => (b.interval.to > b.interval.from ? undefined : 'interval.to must be after interval.from') ?? payloadProblem(b.exergy)
+  } satisfies Spec<typeof CertificateBody>,
+  'trade.dispute': { schema: TradeDisputeBody, signers: (b) => [b.by], minSignatures: 1 } satisfies Spec<typeof TradeDisputeBody>,
+  'trade.retirement': { schema: RetirementBody, signers: (b) => [b.by], minSignatures: 1 } satisfies Spec<typeof RetirementBody>
 } as const
 
 export type RecordSpecs = typeof recordSpecs

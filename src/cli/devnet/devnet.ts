@@ -24,7 +24,7 @@ export interface DevnetFlags {
 interface Party { name: string, kind: string, proc: NodeProcess, party: string, peerId: string }
 interface Published { spec: ScenarioRequest, id: string, by: Party, windowEnd: number }
 
-const FINAL = new Set(['settled', 'disputed', 'rejected'])
+const FINAL = new Set(['settled', 'disputed', 'rejected', 'expired'])
 
 export function defaultScenarioPath (): string {
   return join(packageRoot(), 'devnet', 'default.json')

@@ -69,7 +69,8 @@ export const ScenarioRequest = Type.Object({
   expect: Type.Object({
     settled: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
     disputed: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
-    rejected: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 }))
+    rejected: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
+    expired: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 }))
   }, { additionalProperties: false })
 }, { additionalProperties: false })
 
