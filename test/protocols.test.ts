@@ -1,7 +1,7 @@
 // The normative spec in protocols/ must not drift from the code: every JSON Schema file equals
 // what the TypeBox schemas generate, and every worked example in the documents verifies.
 import { describe, it, expect } from 'vitest'
-import { readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { jsonSchemas, schemaFileText } from '../src/records/json-schemas.js'
 import { recordTypes } from '../src/records/registry.js'
@@ -10,7 +10,8 @@ import { decodeRecord, recordId, verifyRecord } from '../src/records/envelope.js
 import { sha256, toHex } from '../src/records/bytes.js'
 import { verifyBundle } from '../src/log/bundle.js'
 import { GENESIS, type LogEntry } from '../src/log/record-log.js'
-import { leafHash, MerkleAccumulator } from '../src/log/merkle.js'
+import { leafHash, MerkleAccumulator, rootFromLeafHashes } from '../src/log/merkle.js'
+import { isConsistent } from '../src/log/checkpoint.js'
 
 const root = join(import.meta.dirname, '..', 'protocols')
 const read = (name: string): string => readFileSync(join(root, name), 'utf8')
@@ -54,12 +55,14 @@ describe('protocols/schemas', () => {
   })
 })
 
-describe('protocols/records.md worked examples', () => {
-  const md = read('records.md')
-  const records = blocks(md, 'json', 'example-record')
-  const canon = blocks(md, 'text', 'example-canonical')
+// Record examples live in records.md, and those of the peer-to-peer trade records in trade.md.
+const exampleDocs = ['records.md', 'trade.md'].filter(name => existsSync(join(root, name)))
 
-  it('has a signed example of every record type', () => {
+describe(`worked example records (${exampleDocs.join(', ')})`, () => {
+  const records = exampleDocs.flatMap(name => blocks(read(name), 'json', 'example-record'))
+  const canon = exampleDocs.flatMap(name => blocks(read(name), 'text', 'example-canonical'))
+
+  it('has a signed example of every record type in the registry, and one only', () => {
     const types = records.map(b => (JSON.parse(b.text) as { type: string }).type)
     expect([...types].sort()).toEqual([...recordTypes].sort())
   })
@@ -116,11 +119,30 @@ describe('protocols/log-and-bundles.md worked examples', () => {
     expect(toHex(tree.root())).toBe(b!.attrs.root)
   })
 
+  it('the example settlement\'s checkpoints are the example log at their size, and the checkpoint example proves it grew from there', () => {
+    const settlement = blocks(read('records.md'), 'json', 'example-record').map(b => JSON.parse(b.text) as { type: string, body: { ledger: Record<'provider' | 'requester', { size: number, root: string }> } }).find(r => r.type === 'grid.settlement')!
+    const entries = JSON.parse(blocks(md, 'json', 'example-log')[0]!.text) as LogEntry[]
+    const leaves = entries.map(e => leafHash(canonicalBytes(e)))
+    const { provider, requester } = settlement.body.ledger
+    // Both parties' logs held the same entries when the provider signed.
+    for (const cp of [provider, requester]) expect(toHex(rootFromLeafHashes(leaves.slice(0, cp.size)))).toBe(cp.root)
+    const [q] = blocks(md, 'json', 'example-checkpoint-query')
+    const [a] = blocks(md, 'json', 'example-checkpoint-answer')
+    const query = JSON.parse(q!.text) as { from: number, to?: number }
+    const answer = JSON.parse(a!.text) as { checkpoint: { size: number, root: string }, proof: string[] }
+    expect(query.from).toBe(provider.size)
+    expect(answer.checkpoint).toEqual({ size: entries.length, root: toHex(rootFromLeafHashes(leaves)) })
+    expect(isConsistent(provider, answer.checkpoint, answer.proof)).toBe(true)
+    expect(isConsistent({ ...provider, root: requester.root.replace(/^./, c => c === '0' ? '1' : '0') }, answer.checkpoint, answer.proof)).toBe(false)
+  })
+
   it('the example audit bundle verifies with the stated status', () => {
     const [b] = blocks(md, 'json', 'example-bundle')
     expect(b).toBeDefined()
     const verdict = verifyBundle(JSON.parse(b!.text))
     expect(verdict.ok ? verdict.summary.status : verdict.fault).toBe(b!.attrs.status)
+    const [stated] = blocks(md, 'json', 'example-verdict')
+    expect(verdict).toEqual(JSON.parse(stated!.text))
   })
 })
 

@@ -1,9 +1,10 @@
-// SIMULATION of the building's storage behind its inverter. Stated limits: an energy bucket with
-// constant one-way efficiencies; no ramp-rate limit, no self-discharge, no temperature or ageing,
-// no power derating near empty or full. Peak output above the continuous rating draws on a
-// budget of `peakDurationMs` at full peak (150 kW on a 100/200 kW battery uses it at half
-// rate); the budget refills over PEAK_RECOVERY_MS of output at or below the continuous rating.
-import type { BatterySpec } from './spec.js'
+// SIMULATION of one battery rack behind the building's shared inverter. Stated limits: an energy
+// bucket with constant one-way efficiencies; no self-discharge, no temperature or ageing, no power
+// derating near empty or full; its ramp is the inverter's (see inverter.ts). Peak output above the
+// continuous rating draws on a budget of `peakDurationMs` at full peak (150 kW on a 100/200 kW
+// rack uses it at half rate); the budget refills over PEAK_RECOVERY_MS of output at or below the
+// continuous rating.
+import type { RackSpec } from './spec.js'
 
 export const PEAK_RECOVERY_MS = 15 * 60_000
 const MS_PER_H = 3_600_000
@@ -16,41 +17,53 @@ export class Battery {
   private soc: number
   private peakUsedMs: number
 
-  constructor (private readonly spec: BatterySpec, state?: BatteryState) {
+  constructor (readonly spec: RackSpec, state?: BatteryState) {
     this.floorWh = spec.capacityWh * spec.socFloorPm / 1000
     this.ceilingWh = spec.capacityWh * spec.socCeilingPm / 1000
     this.soc = state?.socWh ?? spec.capacityWh * spec.initialSocPm / 1000
     this.peakUsedMs = state?.peakUsedMs ?? 0
-    if (!(this.soc >= this.floorWh && this.soc <= this.ceilingWh)) throw new Error(`battery state of charge ${this.soc} Wh is outside ${this.floorWh}..${this.ceilingWh} Wh`)
+    if (!(this.soc >= this.floorWh && this.soc <= this.ceilingWh)) throw new Error(`rack ${spec.id}: state of charge ${this.soc} Wh is outside ${this.floorWh}..${this.ceilingWh} Wh`)
   }
 
+  get id (): string { return this.spec.id }
   get socWh (): number { return this.soc }
-
-  /** Energy that may be sold: above the floor and the own-load reserve. */
-  get availableWh (): number { return Math.max(0, this.soc - this.floorWh - this.spec.reserveWh) }
 
   snapshot (): BatteryState { return { socWh: this.soc, peakUsedMs: this.peakUsedMs } }
 
   /**
-   * Runs the battery at `requestedW` (positive = discharge into the building, negative = charge)
+   * Highest average discharge W over the next `dtMs`, and what limits it: the power rating
+   * (`peak` false = continuous only, as plans assume) or the energy above the floor.
+   */
+  dischargeCap (dtMs: number, peak = true): { w: number, by: 'power' | 'energy' } {
+    const powerW = peak ? this.powerCapW(dtMs) : this.spec.maxDischargeW
+    const energyW = (this.soc - this.floorWh) * this.spec.dischargeEfficiencyPm / 1000 / (dtMs / MS_PER_H)
+    return energyW < powerW ? { w: Math.max(0, energyW), by: 'energy' } : { w: powerW, by: 'power' }
+  }
+
+  /** Highest average charge W (positive) over the next `dtMs`, and what limits it. */
+  chargeCap (dtMs: number): { w: number, by: 'power' | 'energy' } {
+    const energyW = (this.ceilingWh - this.soc) / (this.spec.chargeEfficiencyPm / 1000) / (dtMs / MS_PER_H)
+    return energyW < this.spec.maxChargeW ? { w: Math.max(0, energyW), by: 'energy' } : { w: this.spec.maxChargeW, by: 'power' }
+  }
+
+  /**
+   * Runs the rack at `requestedW` (positive = discharge into the building, negative = charge)
    * for `dtMs`, clipped to power and state-of-charge limits. Returns the average W delivered.
    */
   step (requestedW: number, dtMs: number): number {
-    if (!Number.isFinite(requestedW)) throw new Error(`battery setpoint must be finite, got ${requestedW}`)
-    if (!(dtMs > 0)) throw new Error(`battery step must be positive, got ${dtMs} ms`)
+    if (!Number.isFinite(requestedW)) throw new Error(`rack setpoint must be finite, got ${requestedW}`)
+    if (!(dtMs > 0)) throw new Error(`rack step must be positive, got ${dtMs} ms`)
     const s = this.spec
     const hours = dtMs / MS_PER_H
     let w: number
     if (requestedW >= 0) {
-      const eff = s.dischargeEfficiencyPm / 1000
-      w = Math.min(requestedW, this.powerCapW(dtMs), (this.soc - this.floorWh) * eff / hours)
+      w = Math.min(requestedW, this.dischargeCap(dtMs).w)
       this.trackPeak(w, dtMs)
-      this.soc -= w * hours / eff
+      this.soc -= w * hours / (s.dischargeEfficiencyPm / 1000)
     } else {
-      const eff = s.chargeEfficiencyPm / 1000
-      w = -Math.min(-requestedW, s.maxChargeW, (this.ceilingWh - this.soc) / eff / hours)
+      w = -Math.min(-requestedW, this.chargeCap(dtMs).w)
       this.trackPeak(0, dtMs)
-      this.soc -= w * hours * eff
+      this.soc -= w * hours * s.chargeEfficiencyPm / 1000
     }
     // Float rounding may overshoot by an ulp; the limits are physical, so hold them exactly.
     this.soc = Math.min(this.ceilingWh, Math.max(this.floorWh, this.soc))

@@ -1,70 +1,147 @@
-// Step 2 of the protocol, building side: can this (simulated) building commit to a
-// demand-response request, given its state of charge, its own-load reserve, the bounds of its
-// coarse grid-commitment surface (one battery) and what it has already committed? Deliberately
-// conservative: no charging is assumed before or between windows, so every commitment not yet
-// finished draws on today's energy; load and overlapping power are checked minute by minute
-// (sampled at each minute's start).
+// Step 2 of the protocol, building side: can this (simulated) building commit to a request, given
+// the state of charge of its racks, its own loads and their reserve, the bounds of its
+// grid-commitment surface and everything it has already committed in every marketplace? The
+// answer comes from planning the request together with the committed orders (plan.ts, the same
+// controller the building then runs), after checks of the surface's static bounds. It also names
+// the elements that serve the request: the whole building on a coarse surface; on a fine one the
+// fewest that suffice (curtailable loads first for demand response, then racks, the ones least
+// used by overlapping commitments and holding the most energy first).
 import type { Window } from '../records/common-schemas.js'
-import type { BuildingSpec } from './spec.js'
+import { isService, isTracking, makeOrder, overlaps, unitOf, type DispatchOrder, type Service } from './order.js'
+import { plan, FR_ENERGY_SHARE, PLAN_STEP_MS, type PlanState } from './plan.js'
+import { Plant } from './plant.js'
+import { RESPONSE_TOLERANCE } from './responses.js'
+import { WHOLE_BUILDING, type BuildingSpec } from './spec.js'
 
-const MINUTE_MS = 60_000
+/** Longest window the building evaluates. */
+export const MAX_WINDOW_MS = 24 * 3_600_000
+/** Frequency regulation must reach a full swing within this (seed 000: under four seconds). */
+export const FR_RESPONSE_MS = 4_000
 const MS_PER_H = 3_600_000
+const CANDIDATE = 'request'
 
-export interface Commitment { id: string, window: Window, reductionW: number }
+export type RefusalReason = 'insufficient-energy' | 'insufficient-power' | 'insufficient-kvar' | 'insufficient-load' | 'conflict' | 'outside-surface' | 'unsupported-service'
 
-export interface DrEvaluationInput {
+export type Evaluation =
+  | { ok: true, elements: string[] }
+  | { ok: false, reason: RefusalReason, detail: string, conflictWith?: string }
+
+export interface EvaluationInput {
   spec: BuildingSpec
-  socWh: number
+  state: PlanState
   now: number
+  service: string
   window: Window
-  reductionW: number
+  quantity: { value: number, unit: string }
+  /** forecast of the rest of the own load (the HVAC, EV and PV the spec models are added) */
   loadForecastW: (t: number) => number
-  committed: readonly Commitment[]
-  /** defaults to demand-response, the only service this controller executes */
-  service?: string
+  /** orders of every commitment not yet settled, in every marketplace */
+  committed: readonly DispatchOrder[]
 }
 
-export type RefusalReason = 'insufficient-power' | 'insufficient-energy' | 'insufficient-load' | 'conflict' | 'unsupported-service' | 'outside-surface'
-
-export type DrEvaluation =
-  | { ok: true, elements: string[] }
-  | { ok: false, reason: RefusalReason, detail: string }
-
-const refuse = (reason: RefusalReason, detail: string): DrEvaluation => ({ ok: false, reason, detail })
+const refuse = (reason: RefusalReason, detail: string, conflictWith?: string): Evaluation =>
+  conflictWith === undefined ? { ok: false, reason, detail } : { ok: false, reason, detail, conflictWith }
 const iso = (t: number): string => new Date(t).toISOString()
+const sum = (xs: number[]): number => xs.reduce((s, x) => s + x, 0)
 
-export function evaluateDemandResponse (input: DrEvaluationInput): DrEvaluation {
-  const { spec: { battery: b }, window, reductionW, now } = input
-  if ((input.service ?? 'demand-response') !== 'demand-response') return refuse('unsupported-service', `this building executes demand-response, not ${input.service}`)
+export function evaluate (input: EvaluationInput): Evaluation {
+  const { window, now } = input
+  if (!isService(input.service)) return refuse('unsupported-service', `this building executes none of ${input.service}`)
+  const service = input.service
+  const unit = unitOf(service)
+  const q = input.quantity.value
+  if (input.quantity.unit !== unit) return refuse('outside-surface', `${service} is committed in ${unit}, the request asks for ${input.quantity.unit}`)
+  if (!(Number.isInteger(q) && q > 0)) return refuse('outside-surface', `quantity ${q} ${unit} is not a positive integer`)
   if (!(window.end > window.start)) return refuse('outside-surface', 'the window is empty')
   if (window.start < now) return refuse('outside-surface', `the window starts at ${iso(window.start)}, before now (${iso(now)})`)
-  if (!(Number.isFinite(reductionW) && reductionW > 0)) return refuse('outside-surface', `reduction ${reductionW} W is not a positive quantity`)
-  if (reductionW > b.maxDischargeW) return refuse('insufficient-power', `reduction ${reductionW} W exceeds the continuous rating ${b.maxDischargeW} W`)
+  if (window.end - window.start > MAX_WINDOW_MS) return refuse('outside-surface', `the window is longer than ${MAX_WINDOW_MS / MS_PER_H} h`)
+  const bound = surfaceBound(input, service, q)
+  if (bound !== undefined) return bound
 
-  const eff = b.dischargeEfficiencyPm / 1000
-  const needWh = (w: number, from: number, to: number): number => w * Math.max(0, to - from) / MS_PER_H / eff
-  const requestWh = needWh(reductionW, window.start, window.end)
-  const floorWh = b.capacityWh * b.socFloorPm / 1000
-  const usableWh = b.capacityWh * b.socCeilingPm / 1000 - floorWh - b.reserveWh
-  if (requestWh > usableWh) return refuse('outside-surface', `the request needs ${Math.ceil(requestWh)} Wh, more than the ${Math.floor(usableWh)} Wh the battery can ever offer`)
-
-  for (let tm = window.start; tm < window.end; tm += MINUTE_MS) {
-    const loadW = input.loadForecastW(tm)
-    if (reductionW > loadW) return refuse('insufficient-load', `reduction ${reductionW} W exceeds the forecast load ${Math.floor(loadW)} W at minute ${iso(tm)}`)
+  const clash = input.committed.find(c => overlaps(c.window, window) && unitOf(c.service) === unit && (isTracking(c.service) || isTracking(service)))
+  if (clash !== undefined) {
+    return refuse('conflict', `${clash.id} (${clash.service}) overlaps the window and is settled on the same metered ${unit}: the meter cannot tell a tracking service's response from the other order's`, clash.id)
   }
-  const availableWh = Math.max(0, input.socWh - floorWh - b.reserveWh)
-  if (requestWh > availableWh) return refuse('insufficient-energy', `the request needs ${Math.ceil(requestWh)} Wh, ${Math.floor(availableWh)} Wh are available above floor and reserve`)
 
-  for (let tm = window.start; tm < window.end; tm += MINUTE_MS) {
-    const minuteEnd = Math.min(tm + MINUTE_MS, window.end)
-    const overlapping = input.committed.filter(c => c.window.start < minuteEnd && c.window.end > tm)
-    const totalW = overlapping.reduce((s, c) => s + c.reductionW, reductionW)
-    if (totalW > b.maxDischargeW) return refuse('conflict', `at minute ${iso(tm)} the request and ${overlapping.map(c => c.id).join(', ')} need ${totalW} W, above the continuous rating ${b.maxDischargeW} W`)
+  const attempt = (elements: string[], committed: readonly DispatchOrder[]): ReturnType<typeof plan> =>
+    plan({ spec: input.spec, state: input.state, now, loadForecastW: input.loadForecastW, orders: [...committed, makeOrder(CANDIDATE, service, window, q, elements)] })
+  const sets = elementSets(input, service)
+  for (const elements of sets) {
+    if (attempt(elements, input.committed) === undefined) return { ok: true, elements }
   }
+  const all = sets.at(-1)!
+  const alone = attempt(all, [])
+  if (alone !== undefined) return refuse(alone.reason, alone.detail)
+  const together = attempt(all, input.committed)!
   const pending = input.committed.filter(c => c.window.end > now)
-  const committedWh = pending.reduce((s, c) => s + needWh(c.reductionW, Math.max(c.window.start, now), c.window.end), 0)
-  if (requestWh + committedWh > availableWh) {
-    return refuse('conflict', `the request (${Math.ceil(requestWh)} Wh) and ${pending.map(c => c.id).join(', ')} (${Math.ceil(committedWh)} Wh) need more than the ${Math.floor(availableWh)} Wh available`)
+  const culprit = pending.find(c => attempt(all, input.committed.filter(x => x !== c)) === undefined) ??
+    pending.find(c => together.active.includes(c.id)) ?? pending[0]!
+  return refuse('conflict', `the request fits alone, not with ${culprit.id} (${culprit.service}): ${together.reason}: ${together.detail}`, culprit.id)
+}
+
+/** Bounds of the surface no state of charge or plan can lift. */
+function surfaceBound (input: EvaluationInput, service: Service, q: number): Evaluation | undefined {
+  const { spec, window } = input
+  const va = spec.inverter.ratedVA
+  const dischargeW = Math.min(va, sum(spec.racks.map(r => r.maxDischargeW)))
+  const chargeW = Math.min(va, sum(spec.racks.map(r => r.maxChargeW)))
+  const flexW = sum((spec.hvac ?? []).map(h => h.flexW)) + sum((spec.ev ?? []).map(e => e.maxW))
+  const durationMs = window.end - window.start
+  const hours = durationMs / MS_PER_H
+  const eff = Math.max(...spec.racks.map(r => r.dischargeEfficiencyPm / 1000))
+  const sellableWh = sum(spec.racks.map(r => r.capacityWh * (r.socCeilingPm - r.socFloorPm) / 1000)) - spec.reserveWh
+  const natural = new Plant(spec, input.loadForecastW)
+  const minutes: number[] = []
+  for (let t = window.start; t < window.end; t += PLAN_STEP_MS) minutes.push(t)
+  let needWh = 0
+  switch (service) {
+    case 'demand-response': {
+      if (q > dischargeW + flexW) return refuse('insufficient-power', `reduction ${q} W exceeds what the racks (${dischargeW} W continuous through the inverter) and the curtailable loads (${flexW} W) can give`)
+      const short = minutes.find(t => natural.naturalNetW(t) < q)
+      if (short !== undefined) return refuse('insufficient-load', `reduction ${q} W exceeds the forecast load ${Math.floor(natural.naturalNetW(short))} W at minute ${iso(short)}`)
+      const curtailWh = sum((spec.hvac ?? []).map(h => h.flexW * Math.min(durationMs, h.maxCurtailMs) / MS_PER_H))
+      needWh = Math.max(0, q * hours - curtailWh) / eff
+      break
+    }
+    case 'peak-shaving':
+      needWh = sum(minutes.map(t => Math.max(0, natural.naturalNetW(t) - q) * Math.min(PLAN_STEP_MS, window.end - t) / MS_PER_H)) / eff
+      break
+    case 'frequency-regulation': {
+      if (q > Math.min(dischargeW, chargeW)) return refuse('insufficient-power', `regulation capacity ${q} W exceeds the racks' continuous rating through the inverter (${Math.min(dischargeW, chargeW)} W each way)`)
+      const swingMs = (2 - RESPONSE_TOLERANCE) * q / spec.inverter.rampWPerS * 1000
+      if (swingMs > FR_RESPONSE_MS) return refuse('insufficient-power', `a full swing of ±${q} W takes ${Math.ceil(swingMs)} ms at the inverter's ramp of ${spec.inverter.rampWPerS} W/s, beyond the ${FR_RESPONSE_MS} ms regulation response`)
+      needWh = FR_ENERGY_SHARE * q * hours / eff
+      break
+    }
+    case 'voltage-support':
+    case 'reactive-power':
+      if (q > va) return refuse('insufficient-kvar', `${q} var exceeds the inverter's rating of ${va} VA`)
+      return undefined
   }
-  return { ok: true, elements: ['battery'] }
+  if (needWh > sellableWh) return refuse('outside-surface', `the request needs ${Math.ceil(needWh)} Wh, more than the ${Math.floor(sellableWh)} Wh the racks can ever offer above floors and reserve`)
+  return undefined
+}
+
+/** Element sets to try, smallest first; the last is the most the surface can offer. */
+function elementSets (input: EvaluationInput, service: Service): string[][] {
+  const { spec, window } = input
+  if (spec.surface === 'coarse') return [[WHOLE_BUILDING]]
+  if (service === 'voltage-support' || service === 'reactive-power') return [[spec.inverter.id]]
+  const natural = new Plant(spec, input.loadForecastW)
+  const inWindow = (draw: (t: number) => number): boolean => {
+    for (let t = window.start; t < window.end; t += PLAN_STEP_MS) if (draw(t) > 0) return true
+    return false
+  }
+  const flex = service !== 'demand-response'
+    ? []
+    : [...natural.hvac.filter(h => h.spec.flexW > 0 && h.spec.maxCurtailMs > 0).map(h => h.id), ...natural.ev.filter(e => inWindow(t => e.naturalW(t))).map(e => e.id)]
+  const busy = new Set(input.committed.filter(c => overlaps(c.window, window)).flatMap(c => c.elements.includes(WHOLE_BUILDING) ? spec.racks.map(r => r.id) : c.elements))
+  const stored = (id: string): number => {
+    const r = spec.racks.find(x => x.id === id)!
+    return (input.state.racks.find(x => x.id === id)?.socWh ?? 0) - r.capacityWh * r.socFloorPm / 1000
+  }
+  const racks = spec.racks.map(r => r.id).sort((a, b) => Number(busy.has(a)) - Number(busy.has(b)) || stored(b) - stored(a))
+  // Curtailable loads never serve alone: when their availability turns out to differ from the
+  // plan (a shed budget or payback ending a minute apart), a rack's peak rating bridges it.
+  return racks.map((_, i) => [...flex, ...racks.slice(0, i + 1)])
 }

@@ -5,19 +5,10 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { packageRoot } from '../node/package-root.js'
-
-const DAY_MS = 86_400_000
+import { DAY_MS, parseTimeOfDay, timeOfDay } from './time-of-day.js'
 
 export interface LoadPoint { todMs: number, w: number }
 export interface LoadProfileOptions { scale?: number }
-
-function parseTimeOfDay (text: string): number | undefined {
-  const m = /^(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text.trim())
-  if (m === null) return undefined
-  const [h, min, s] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)]
-  if (h > 23 || min > 59 || s > 59) return undefined
-  return ((h * 60 + min) * 60 + s) * 1000
-}
 
 export class LoadProfile {
   readonly scale: number
@@ -70,7 +61,7 @@ export class LoadProfile {
 
   /** Load in W at simulated time `t` (ms since epoch). */
   powerW (t: number): number {
-    const tod = ((t % DAY_MS) + DAY_MS) % DAY_MS
+    const tod = timeOfDay(t)
     const pts = this.points
     // The first point after tod; the segment wraps from the last point through midnight.
     let i = pts.findIndex(p => p.todMs > tod)

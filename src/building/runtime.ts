@@ -1,38 +1,57 @@
-// SIMULATION driver of one building: advances load + battery + meter in 1-second simulated steps
-// up to the clock, on a wall timer fast enough for ~600x speed. Each meter reading is on disk,
-// together with the state it ends, before the next one is produced.
+// SIMULATION driver of one building: advances the plant (controller.ts) and the meter in 1-second
+// simulated steps, cut where a window opens or closes or a regulation setpoint arrives, up to the
+// clock, on a wall timer. Readings are written in batches, each with the state the last of them
+// ends, and a reading is on disk before anyone waiting for it is told.
 //
 // Stated model for downtime: the meter is a separate device that keeps measuring while the node
-// is down, and the inverter falls back to idle when its controller is gone. So a restart
-// back-fills the gap from the last snapshot with the battery idle. Dispatch orders live in
-// memory only; the caller re-issues them after a restart.
+// is down, and the inverter falls back to idle when its controller is gone (the HVAC and EV
+// chargers run on their own). So a restart back-fills the gap from the last snapshot with no
+// order in effect. Dispatch orders live in memory only; the caller re-issues them after a restart.
 import type { Logger } from 'pino'
 import type { KeyPair } from '../identity/ed25519.js'
 import type { NodeDb } from '../log/db.js'
 import type { Clock } from '../node/clock.js'
-import type { Window } from '../records/common-schemas.js'
-import { drBaselineW, drTelemetrySpan } from '../market/dr-mbe.js'
+import type { ReadingBody } from '../records/meter-schemas.js'
+import { averageW, netImportVarh, netImportWh } from '../market/registers.js'
 import { SigningMeter, type MeterState, type Reading } from '../meter/meter.js'
 import { ReadingStore } from '../meter/reading-store.js'
-import { Battery, type BatteryState } from './battery.js'
+import { controlStep, type OrderInEffect, type StepOutcome } from './controller.js'
+import { GridConditions } from './grid-conditions.js'
 import { LoadProfile } from './load-profile.js'
-import { Plant, type PlantStep } from './plant.js'
+import { actionStart, activeAt, orderProblem, quantityOf, type DispatchOrder } from './order.js'
+import type { PlanState } from './plan.js'
+import { Plant, type PlantState } from './plant.js'
+import { RESPONSE_TOLERANCE, ResponseLog, reachedAt, type ResponseMeasure } from './responses.js'
 import { parseBuildingSpec, type BuildingSpec } from './spec.js'
+import type { HvacState } from './hvac.js'
+import type { EvState } from './ev-charger.js'
+
+export type { DispatchOrder } from './order.js'
+export type { ResponseMeasure } from './responses.js'
 
 export const STEP_MS = 1000
+const MS_PER_H = 3_600_000
 const TICK_WALL_MS = 25
+/** Readings per durable write at most, so a long back-fill still reaches disk as it goes. */
+const MAX_BATCH = 500
 
-export interface DispatchOrder { id: string, service: 'demand-response', window: Window, reductionW: number }
+export interface RackStatus { id: string, socWh: number, floorWh: number, ceilingWh: number, peakUsedMs: number }
 
-export interface BuildingStatus { t: number, socWh: number, availableWh: number, loadW: number }
-
-/**
- * For the most recent order: `physicalMs` is simulated ms from window start to the end of the
- * first step whose net import reached the target (the battery model has no ramp limit, so this is
- * the 1-s step resolution); `wallMs` is wall ms from the later of the dispatch() call and the
- * window start to the step that applied the setpoint (the controller's own latency).
- */
-export interface ResponseMeasure { orderId: string, physicalMs?: number, wallMs?: number }
+export interface BuildingStatus extends PlanState {
+  t: number
+  /** all racks */
+  socWh: number
+  /** energy that may still be sold: above the floors and the own-load reserve */
+  availableWh: number
+  /** own net load at the last step: rest + HVAC + EV − PV, after curtailment */
+  loadW: number
+  racks: RackStatus[]
+  hvac: Array<{ id: string } & HvacState>
+  ev: Array<{ id: string } & EvState>
+  inverter: { pW: number, qVar: number }
+  /** baselines fixed at the start of the windows in effect */
+  baselines: Record<string, { w?: number, var?: number }>
+}
 
 export interface BuildingRuntimeOptions {
   spec: BuildingSpec
@@ -43,23 +62,34 @@ export interface BuildingRuntimeOptions {
   logger?: Logger
 }
 
-interface Snapshot { v: 1, meterId: string, meter: MeterState, battery: BatteryState }
+interface Snapshot { v: 2, meterId: string, meter: MeterState, plant: PlantState }
+/** The single-battery model's snapshot: its meter continues, its plant starts from the spec. */
+interface SnapshotV1 { v: 1, meterId: string, meter: MeterState }
 
-interface ActiveOrder {
+interface RunningOrder {
   order: DispatchOrder
   dispatchedWall: number
-  /** computed once at window start; null when the meter history cannot give it */
-  baselineW?: number | null
+  /** fixed at window start; null when the meter history cannot give it */
+  baseline?: { w?: number, var?: number } | null
+  /** regulation setpoints received and not yet in force, by simulated receipt time */
+  setpoints: Array<{ t: number, pm: number }>
+  setpointPm: number
+  /** demand response: energy its window is short of its reduction so far (negative: ahead) */
+  shortWh: number
+  measure: ResponseMeasure
+  /** simulated time since which a response is awaited */
+  awaiting?: number
 }
 
 interface Waiter { t: number, resolve: () => void, reject: (err: Error) => void }
 
 export class BuildingRuntime {
-  lastResponse: ResponseMeasure | undefined
-  private readonly orders = new Map<string, ActiveOrder>()
+  private readonly orders = new Map<string, RunningOrder>()
+  private readonly responseLog = new ResponseLog()
+  private readonly grid = new GridConditions()
   private waiters: Waiter[] = []
   private durableT: number
-  private loadW: number
+  private loadW = 0
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopping = false
@@ -74,7 +104,6 @@ export class BuildingRuntime {
     private readonly logger?: Logger
   ) {
     this.durableT = Math.floor(meter.t / meter.intervalMs) * meter.intervalMs
-    this.loadW = plant.loadW(meter.t, STEP_MS)
   }
 
   static async start (opts: BuildingRuntimeOptions): Promise<BuildingRuntime> {
@@ -84,19 +113,22 @@ export class BuildingRuntime {
     const load = spec.loadProfilePath !== undefined
       ? await LoadProfile.fromFile(spec.loadProfilePath, { scale: spec.loadScale })
       : await LoadProfile.default({ scale: spec.loadScale })
+    const rest = (t: number): number => load.powerW(t)
     const store = new ReadingStore(opts.db)
-    const snap = await store.snapshot() as Snapshot | undefined
+    const snap = await store.snapshot() as Snapshot | SnapshotV1 | undefined
     let rt: BuildingRuntime
     if (snap !== undefined) {
       if (snap.meterId !== meterKeys.id) throw new Error(`the stored meter state belongs to meter ${snap.meterId}, not ${meterKeys.id}`)
       if (snap.meter.intervalMs !== meterIntervalMs) throw new Error(`the stored meter runs ${snap.meter.intervalMs} ms intervals, not ${meterIntervalMs}`)
-      const plant = new Plant(load, new Battery(spec.battery, snap.battery))
+      // The inverter is idle after a restart: its state is not restored.
+      const plant = snap.v === 2 ? new Plant(spec, rest, { ...snap.plant, inverter: undefined }) : new Plant(spec, rest)
+      if (snap.v !== 2) opts.logger?.warn({ v: snap.v }, 'plant snapshot from an older building model: the racks start from the spec, the meter continues')
       rt = new BuildingRuntime(spec, plant, new SigningMeter(meterKeys, snap.meter), store, clock, opts.logger)
-      opts.logger?.info({ meter: meterKeys.id, from: snap.meter.t, to: clock.now() }, 'building restored; back-filling with the battery idle')
+      opts.logger?.info({ meter: meterKeys.id, from: snap.meter.t, to: clock.now() }, 'building restored; back-filling with no order in effect')
     } else {
       const { meter, reading } = SigningMeter.commission(meterKeys, meterIntervalMs, clock.now())
-      rt = new BuildingRuntime(spec, new Plant(load, new Battery(spec.battery)), meter, store, clock, opts.logger)
-      await store.append(reading, rt.snapshot())
+      rt = new BuildingRuntime(spec, new Plant(spec, rest), meter, store, clock, opts.logger)
+      await store.append([reading], rt.snapshot())
       opts.logger?.info({ meter: meterKeys.id, t: meter.t }, 'meter commissioned')
     }
     await rt.advance(clock.now(), true)
@@ -106,20 +138,36 @@ export class BuildingRuntime {
 
   get meterId (): string { return this.meter.id }
 
-  /** Forecast of the building's own load (the profile), for evaluating requests. */
-  loadForecastW (t: number): number { return this.plant.load.powerW(t) }
+  /** Forecast of the rest of the own load (the profile), for evaluating requests; the spec models HVAC, EV and PV. */
+  loadForecastW (t: number): number { return this.plant.restLoadW(t) }
 
   /** Executes an order in its window; replaces an order of the same id. */
   dispatch (order: DispatchOrder): void {
-    if (order.service !== 'demand-response') throw new Error(`the building controller does not execute ${String(order.service)}`)
-    if (!(order.window.end > order.window.start)) throw new Error(`order ${order.id}: window end must be after start`)
-    if (!(Number.isFinite(order.reductionW) && order.reductionW > 0)) throw new Error(`order ${order.id}: reductionW must be positive`)
-    this.orders.set(order.id, { order, dispatchedWall: Date.now() })
-    this.lastResponse = { orderId: order.id }
-    this.logger?.info({ order: order.id, window: order.window, reductionW: order.reductionW }, 'dispatch order accepted')
+    const problem = orderProblem(order, this.spec)
+    if (problem !== undefined) throw new Error(problem)
+    this.orders.set(order.id, { order, dispatchedWall: Date.now(), setpoints: [], setpointPm: 0, shortWh: 0, measure: this.responseLog.open(order.id, order.service) })
+    this.logger?.info({ order: order.id, service: order.service, window: order.window, quantity: quantityOf(order), elements: order.elements }, 'dispatch order accepted')
+  }
+
+  /**
+   * The latest regulation setpoint of a frequency-regulation order, per mille of its capacity
+   * (positive = the building injects / reduces import). It is in force from the simulated moment
+   * it is received; the plant model ramps toward it from there.
+   */
+  regulate (orderId: string, setpointPm: number): void {
+    const received = performance.now()
+    if (!Number.isInteger(setpointPm) || Math.abs(setpointPm) > 1000) throw new Error(`regulation setpoint must be an integer per mille within ±1000, got ${setpointPm}`)
+    const o = this.orders.get(orderId)
+    if (o === undefined || o.order.service !== 'frequency-regulation') throw new Error(`no frequency-regulation order ${orderId} is dispatched`)
+    o.setpoints.push({ t: Math.max(this.clock.now(), this.meter.t, o.setpoints.at(-1)?.t ?? 0), pm: setpointPm })
+    o.measure.wallMs = Math.max(o.measure.wallMs ?? 0, performance.now() - received)
+    this.tick()
   }
 
   cancel (id: string): boolean { return this.orders.delete(id) }
+
+  /** Response measures of the last orders, oldest first. */
+  responses (): ResponseMeasure[] { return this.responseLog.list() }
 
   async readings (from: number, to: number): Promise<Reading[]> { return await this.store.range(from, to) }
 
@@ -145,8 +193,21 @@ export class BuildingRuntime {
   }
 
   state (): BuildingStatus {
-    const b = this.plant.battery
-    return { t: this.meter.t, socWh: b.socWh, availableWh: b.availableWh, loadW: this.loadW }
+    const p = this.plant
+    const racks = p.racks.map(r => ({ id: r.id, socWh: r.socWh, floorWh: r.floorWh, ceilingWh: r.ceilingWh, peakUsedMs: r.snapshot().peakUsedMs }))
+    const baselines: BuildingStatus['baselines'] = {}
+    for (const [id, o] of this.orders) if (o.baseline !== undefined && o.baseline !== null) baselines[id] = { ...o.baseline }
+    return {
+      t: this.meter.t,
+      socWh: racks.reduce((s, r) => s + r.socWh, 0),
+      availableWh: Math.max(0, p.storedAboveFloorWh() - this.spec.reserveWh),
+      loadW: this.loadW,
+      racks,
+      hvac: p.hvac.map(h => ({ id: h.id, ...h.snapshot() })),
+      ev: p.ev.map(e => ({ id: e.id, ...e.snapshot() })),
+      inverter: { pW: p.inverter.pW, qVar: p.inverter.qVar },
+      baselines
+    }
   }
 
   async stop (): Promise<void> {
@@ -159,7 +220,7 @@ export class BuildingRuntime {
   }
 
   private snapshot (): Snapshot {
-    return { v: 1, meterId: this.meter.id, meter: this.meter.snapshot(), battery: this.plant.battery.snapshot() }
+    return { v: 2, meterId: this.meter.id, meter: this.meter.snapshot(), plant: this.plant.snapshot() }
   }
 
   private tick (): void {
@@ -175,68 +236,136 @@ export class BuildingRuntime {
   }
 
   private async advance (target: number, idle: boolean): Promise<void> {
-    while (!this.stopping && this.meter.t + STEP_MS <= target) {
+    const batch: Reading[] = []
+    let snap: Snapshot | undefined
+    while (!this.stopping) {
       const t = this.meter.t
-      const control = idle ? { setpointW: 0 } : await this.control(t)
-      const step = this.plant.step(t, STEP_MS, control.setpointW)
-      this.loadW = step.loadW
-      if (control.targetW !== undefined) this.observe(t, control.targetW, step)
-      const reading = this.meter.integrate(step.pccW, step.pccVar, STEP_MS)
-      if (reading !== undefined) {
-        await this.store.append(reading, this.snapshot())
-        this.durableT = reading.record.body.t
-        const due = this.waiters.filter(w => w.t <= this.durableT)
-        this.waiters = this.waiters.filter(w => w.t > this.durableT)
-        for (const w of due) w.resolve()
-      }
+      const end = this.stepEnd(t, idle)
+      if (end > target) break
+      const inEffect = idle ? [] : await this.inEffect(t, batch)
+      const voltagePu1000 = inEffect.some(o => o.order.service === 'voltage-support') ? this.grid.at(end).voltagePu : 1000
+      const out = controlStep(this.plant, { t, dtMs: end - t, voltagePu1000, orders: inEffect })
+      this.loadW = out.ownLoadW
+      if (!idle) this.observe(t, end - t, inEffect, out)
+      const reading = this.meter.integrate(out.pccW, out.pccVar, end - t)
+      if (reading === undefined) continue
+      batch.push(reading)
+      snap = this.snapshot()
+      if (batch.length >= MAX_BATCH) await this.persist(batch.splice(0), snap)
     }
+    if (batch.length > 0) await this.persist(batch, snap!)
+  }
+
+  private async persist (readings: Reading[], snap: Snapshot): Promise<void> {
+    await this.store.append(readings, snap)
+    this.durableT = readings.at(-1)!.record.body.t
+    const due = this.waiters.filter(w => w.t <= this.durableT)
+    this.waiters = this.waiters.filter(w => w.t > this.durableT)
+    for (const w of due) w.resolve()
+  }
+
+  /** The next step ends at the next whole second, or earlier where a window edge or a setpoint falls. */
+  private stepEnd (t: number, idle: boolean): number {
+    let end = (Math.floor(t / STEP_MS) + 1) * STEP_MS
+    if (idle) return end
+    for (const o of this.orders.values()) {
+      for (const e of [actionStart(o.order, this.spec), o.order.window.start, o.order.window.end, o.setpoints[0]?.t ?? Infinity]) if (e > t && e < end) end = e
+    }
+    return end
+  }
+
+  /** Orders in effect at `t`, with their baselines fixed and their latest setpoints applied. */
+  private async inEffect (t: number, batch: readonly Reading[]): Promise<OrderInEffect[]> {
+    const out: OrderInEffect[] = []
+    for (const [id, o] of this.orders) {
+      const { end } = o.order.window
+      const start = actionStart(o.order, this.spec)
+      if (t >= end) {
+        if (o.awaiting !== undefined) o.measure.unreached++
+        this.orders.delete(id)
+        continue
+      }
+      if (t < start) continue
+      if (o.baseline === undefined) {
+        o.baseline = await this.baseline(o.order, batch)
+        if (o.baseline !== null) this.due(o, t)
+      }
+      if (o.baseline === null) continue
+      while (o.setpoints.length > 0 && o.setpoints[0]!.t <= t) {
+        const s = o.setpoints.shift()!
+        if (o.awaiting !== undefined && s.pm !== o.setpointPm) o.measure.unreached++
+        if (o.awaiting === undefined || s.pm !== o.setpointPm) o.awaiting = Math.max(s.t, start)
+        o.setpointPm = s.pm
+      }
+      const makeUpW = o.order.service === 'demand-response' ? Math.min(o.order.reductionW, Math.max(0, o.shortWh) * MS_PER_H / (end - t)) : 0
+      out.push({ order: o.order, baselineW: o.baseline.w, baselineVar: o.baseline.var, setpointPm: o.setpointPm, makeUpW })
+    }
+    return out
   }
 
   /**
-   * One net-import target for all active orders: the lowest of their baselines less the sum of
-   * their reductions, so each order's settlement sees at least its own reduction.
+   * The order's first step, at `t`: its software-path latency, and a physical response awaited
+   * from then (an order re-issued after a restart starts late, not slowly).
    */
-  private async control (t: number): Promise<{ setpointW: number, targetW?: number }> {
-    let lowest = Infinity
-    let reductionW = 0
-    for (const [id, o] of this.orders) {
-      const { start, end } = o.order.window
-      if (t >= end) this.orders.delete(id)
-      if (t < start || t >= end) continue
-      if (o.baselineW === undefined) o.baselineW = await this.baseline(o.order)
-      if (o.baselineW === null) continue
-      lowest = Math.min(lowest, o.baselineW)
-      reductionW += o.order.reductionW
-    }
-    if (reductionW === 0) return { setpointW: 0 }
-    const targetW = lowest - reductionW
-    const setpointW = Math.min(this.spec.battery.maxDischargeW, Math.max(0, this.plant.loadW(t, STEP_MS) - targetW))
-    return { setpointW, targetW }
+  private due (o: RunningOrder, t: number): void {
+    const start = actionStart(o.order, this.spec)
+    const wall = Date.now()
+    const wallAtStart = wall - (this.clock.now() - start) / this.clock.speed
+    o.measure.wallMs = Math.max(o.measure.wallMs ?? 0, wall - Math.max(o.dispatchedWall, wallAtStart))
+    o.awaiting = Math.max(start, t)
   }
 
-  private async baseline (order: DispatchOrder): Promise<number | null> {
-    const span = drTelemetrySpan(order.window)
-    const readings = await this.store.range(span.from, order.window.start)
-    const w = drBaselineW(readings.map(r => r.record.body), order.window)
-    if (w === undefined) {
-      this.logger?.warn({ order: order.id, from: span.from, to: order.window.start }, 'no meter readings for the baseline span: order not executed')
+  /** Meter-before-event baselines (W and var) at window start; peak shaving needs none. */
+  private async baseline (order: DispatchOrder, batch: readonly Reading[]): Promise<{ w?: number, var?: number } | null> {
+    if (order.service === 'peak-shaving') return {}
+    const d = order.window.end - order.window.start
+    const a = await this.readingAt(order.window.start - d, batch)
+    const b = await this.readingAt(order.window.start, batch)
+    if (a === undefined || b === undefined) {
+      this.logger?.warn({ order: order.id, from: order.window.start - d, to: order.window.start }, 'no meter readings for the baseline span: order not executed')
       return null
     }
-    this.logger?.info({ order: order.id, baselineW: Number(w) }, 'baseline fixed at window start')
-    return Number(w)
+    const baseline = { w: Number(averageW(netImportWh(a, b), d)), var: Number(averageW(netImportVarh(a, b), d)) }
+    this.logger?.info({ order: order.id, baselineW: baseline.w, baselineVar: baseline.var }, 'baseline fixed at window start')
+    return baseline
   }
 
-  private observe (t: number, targetW: number, step: PlantStep): void {
-    const r = this.lastResponse
-    const o = r === undefined ? undefined : this.orders.get(r.orderId)
-    if (r === undefined || o === undefined || typeof o.baselineW !== 'number' || t < o.order.window.start) return
-    if (r.wallMs === undefined) {
-      const wall = Date.now()
-      const wallAtStart = wall - (this.clock.now() - o.order.window.start) / this.clock.speed
-      r.wallMs = Math.max(0, wall - Math.max(o.dispatchedWall, wallAtStart))
+  private async readingAt (t: number, batch: readonly Reading[]): Promise<ReadingBody | undefined> {
+    return batch.find(r => r.record.body.t === t)?.record.body ?? (await this.store.range(t, t))[0]?.record.body
+  }
+
+  /**
+   * Books each demand-response window's shortfall, and marks responses reached in this step at
+   * the first probed instant the PCC is within tolerance.
+   */
+  private observe (t: number, dtMs: number, inEffect: readonly OrderInEffect[], out: StepOutcome): void {
+    for (const e of inEffect) {
+      if (e.order.service !== 'demand-response' || e.baselineW === undefined) continue
+      this.orders.get(e.order.id)!.shortWh += (out.pccW - (e.baselineW - e.order.reductionW)) * dtMs / MS_PER_H
     }
-    // 1 W slack: the target is a float, the step is exact otherwise.
-    if (r.physicalMs === undefined && step.pccW <= targetW + 1) r.physicalMs = t + STEP_MS - o.order.window.start
+    for (const o of this.orders.values()) {
+      if (o.awaiting === undefined || !activeAt(o.order, this.spec, t) || o.baseline === null || o.baseline === undefined) continue
+      const tol = RESPONSE_TOLERANCE * quantityOf(o.order)
+      const { targetW, targetVar } = out
+      let within: ((offsetMs: number) => boolean) | undefined
+      switch (o.order.service) {
+        case 'demand-response':
+        case 'peak-shaving':
+          if (targetW !== undefined) within = off => out.pccAt(off) <= targetW + tol
+          break
+        case 'frequency-regulation':
+          if (targetW !== undefined) within = off => Math.abs(out.pccAt(off) - targetW) <= tol
+          break
+        case 'voltage-support':
+        case 'reactive-power':
+          if (targetVar !== undefined) within = off => Math.abs(out.varAt(off) - targetVar) <= tol
+      }
+      const at = within === undefined ? undefined : reachedAt(t, dtMs, within)
+      if (at === undefined) continue
+      o.measure.physicalMs = Math.max(o.measure.physicalMs ?? 0, at - o.awaiting)
+      o.measure.samples++
+      o.awaiting = undefined
+    }
   }
 
   private rejectWaiters (err: Error): void {

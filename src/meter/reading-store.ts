@@ -1,6 +1,6 @@
 // This node's own meter readings, keyed by the time they close, next to the plant and meter state
-// they end: a reading and its snapshot go to disk in one durable batch, so a restart never finds
-// a reading without the registers that follow from it, or the reverse.
+// they end: readings and the snapshot of the last one go to disk in one durable batch, so a
+// restart never finds a reading without the registers that follow from it, or the reverse.
 import type { NodeDb } from '../log/db.js'
 import { recordId, type Envelope } from '../records/envelope.js'
 import type { Reading } from './meter.js'
@@ -18,10 +18,10 @@ export class ReadingStore {
     this.state = db.level.sublevel<string, unknown>('state', { valueEncoding: 'json' })
   }
 
-  /** Stores a reading and the snapshot it ends; resolves once both are on disk. */
-  async append (reading: Reading, snapshot: unknown): Promise<void> {
+  /** Stores readings and the snapshot the last of them ends, in one durable batch; resolves once on disk. */
+  async append (readings: readonly Reading[], snapshot: unknown): Promise<void> {
     await this.db.committer.write([
-      { type: 'put', sublevel: this.readings as never, key: timeKey(reading.record.body.t), value: reading.record },
+      ...readings.map(r => ({ type: 'put' as const, sublevel: this.readings as never, key: timeKey(r.record.body.t), value: r.record })),
       { type: 'put', sublevel: this.state as never, key: SNAPSHOT_KEY, value: snapshot }
     ])
   }

@@ -6,6 +6,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { PairgridLibp2p } from './libp2p.js'
 import { requestTopic } from './protocol-ids.js'
+import { meshPeers, scoreTopic } from './scoring.js'
 import { decodeRecord, encodeRecord, type Verified } from '../records/envelope.js'
 import { RecordError } from '../records/errors.js'
 import { partyOfPeer } from '../identity/peer.js'
@@ -38,6 +39,7 @@ export class RequestChannel {
     const topic = requestTopic(marketplace)
     this.topics.set(topic, marketplace)
     this.pubsub.topicValidators.set(topic, (peer, msg) => this.validate(peer, msg, marketplace))
+    scoreTopic(this.pubsub, topic)
     this.pubsub.subscribe(topic)
     if (onRequest !== undefined) {
       this.pubsub.addEventListener('message', (evt) => {
@@ -94,6 +96,6 @@ export class RequestChannel {
   }
 
   meshPeers (marketplace: string): number {
-    return (this.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(requestTopic(marketplace)).length
+    return meshPeers(this.pubsub, requestTopic(marketplace)).length
   }
 }

@@ -8,6 +8,7 @@ import { identify, type Identify } from '@libp2p/identify'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { PrivateKey } from '@libp2p/interface'
+import { SCORE_THRESHOLDS, peerScoreParams } from './scoring.js'
 
 export type PairgridLibp2p = Libp2p<{ identify: Identify, pubsub: GossipSub }>
 
@@ -35,7 +36,10 @@ export async function createNet ({ privateKey, listen }: NetOptions): Promise<Pa
         emitSelf: false,
         // Validation happens in our topic validators; Reject lowers the sender's score.
         asyncValidation: false,
-        heartbeatInterval: 700
+        heartbeatInterval: 700,
+        // Each channel scores its topics as it joins them (scoring.ts).
+        scoreParams: peerScoreParams(),
+        scoreThresholds: SCORE_THRESHOLDS
       })
     }
   }) as PairgridLibp2p

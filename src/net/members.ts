@@ -7,6 +7,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { PairgridLibp2p } from './libp2p.js'
 import { membersTopic } from './protocol-ids.js'
+import { scoreTopic } from './scoring.js'
 import { verifyRecord, type Envelope, type Verified } from '../records/envelope.js'
 import { RecordError } from '../records/errors.js'
 import { canonicalBytes } from '../records/canonical.js'
@@ -43,6 +44,7 @@ export class MembersChannel {
   join (marketplace: string): void {
     const topic = membersTopic(marketplace)
     this.net.services.pubsub.topicValidators.set(topic, (peer, msg) => this.validate(peer, msg))
+    scoreTopic(this.net.services.pubsub, topic)
     this.net.services.pubsub.subscribe(topic)
   }
 
