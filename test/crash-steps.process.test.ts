@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest'
 import { join } from 'node:path'
 import { Cluster, scenarioFile } from './helpers/cluster.js'
-import { CRASH_POINTS, type CrashPoint } from '../src/node/crash-points.js'
+import { CRASH_POINTS, type CrashPoint } from '../src/node/fault-points.js'
 import { openDb } from '../src/log/db.js'
 import { RecordLog, type LogEntry } from '../src/log/record-log.js'
 import { canonicalize } from '../src/records/canonical.js'

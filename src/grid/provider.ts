@@ -16,7 +16,7 @@ import { orderOf, type DispatchOrder } from './orders.js'
 import { acceptancePriceFault } from './terms.js'
 import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
-import { crashPoint, crashPointAt } from '../node/crash-points.js'
+import { faultPoint, crashPointAt } from '../node/fault-points.js'
 
 export type Evaluation = { ok: true, elements: string[] } | { ok: false, reason: string, detail: string }
 
@@ -152,12 +152,20 @@ export class Provider {
   private async run (request: Verified<'grid.request'>, commitment: Verified<'grid.commitment'>): Promise<void> {
     try {
       await persist(this.ctx, request, commitment)
-      crashPoint('provider:commitment-persisted')
+      await faultPoint('provider:commitment-persisted')
       this.ctx.logger.info({ tx: commitment.id, request: request.id }, 'commitment signed')
       await this.drive(this.ctx.book.txs.get(commitment.id)!)
     } catch (err) {
-      this.ctx.logger.error({ tx: commitment.id, err: (err as Error).message }, 'transaction stalled')
+      await this.stalled(commitment.id, err as Error)
     }
+  }
+
+  /** A transaction we cannot carry on ends in our signed expiry, never in a log line alone. */
+  private async stalled (id: string, err: Error): Promise<void> {
+    const tx = this.ctx.book.txs.get(id)
+    this.ctx.logger.error({ tx: id, err: err.message }, 'transaction stalled')
+    if (this.abort.signal.aborted || tx === undefined || this.ctx.book.status(tx) !== 'accepted') return
+    await expire(this.ctx, tx, 'unsettled', `we could not settle: ${err.message}`).catch(e => this.ctx.logger.error({ tx: id, err: (e as Error).message }, 'could not sign the expiry'))
   }
 
   /** Carries a transaction from wherever it stands to its end; also the restart path. */
@@ -209,7 +217,7 @@ export class Provider {
         return await expire(ctx, tx, 'unanswered', `no auction result from the requester: ${(err as Error).message}`)
       }
     }
-    crashPoint('provider:answer-received')
+    await faultPoint('provider:answer-received')
     await this.acceptAnswer(tx, reply)
   }
 
@@ -223,7 +231,7 @@ export class Provider {
     if (priceFault !== undefined) throw new RefusedError('wrong-answer', priceFault)
     if (tx.answer !== undefined) return
     await persist(this.ctx, answer)
-    crashPoint('provider:answer-persisted')
+    await faultPoint('provider:answer-persisted')
     this.ctx.logger.info({ tx: tx.id, answer: answer.record.type, reason: (answer.record.body as { reason?: string }).reason }, 'commitment answered')
   }
 
@@ -254,7 +262,7 @@ export class Provider {
       if (!computed.ok) throw new Error(`cannot settle from our own meter: ${computed.reason}: ${computed.detail}`)
       const signed = signRecord('grid.settlement', computed.body, ctx.keys)
       await persist(ctx, signed)
-      crashPoint('provider:settlement-signed')
+      await faultPoint('provider:settlement-signed')
       ctx.logger.info({ tx: tx.id, executed: computed.body.executed, amount: computed.body.amount }, 'settlement signed')
     }
     const settlement = tx.settlement!
@@ -273,7 +281,7 @@ export class Provider {
     } else if ((answer.record.body as { settlement: string }).settlement !== settlement.id) {
       throw new Error('dispute does not name our settlement')
     }
-    crashPoint('provider:countersign-received')
+    await faultPoint('provider:countersign-received')
     await persist(ctx, answer)
     ctx.logger.info({ tx: tx.id, outcome: answer.record.type === 'grid.settlement' ? 'countersigned' : 'disputed' }, 'settlement answered')
   }
@@ -330,7 +338,7 @@ export class Provider {
       const status = this.ctx.book.status(tx)
       if (status === 'proposed' || status === 'accepted' || status === 'settling') {
         this.ctx.logger.info({ tx: tx.id, status }, 'resuming transaction')
-        void this.drive(tx).catch(err => this.ctx.logger.error({ tx: tx.id, err: (err as Error).message }, 'transaction stalled'))
+        void this.drive(tx).catch(async err => await this.stalled(tx.id, err as Error))
       }
     }
   }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { countersign, decodeRecord, signRecord, type Envelope, type Verified } from '../records/envelope.js'
 import type { RequestBody, SettlementBody } from '../records/grid-schemas.js'
 import { checkpointAt } from '../log/checkpoint.js'
-import { crashPoint } from '../node/crash-points.js'
+import { faultPoint } from '../node/fault-points.js'
 import type { RejectionReason } from '../records/grid-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
 import { PROTOCOL_ANSWER, PROTOCOL_REGULATION, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
@@ -61,9 +61,9 @@ export class Requester {
     const answer = reason === undefined
       ? signRecord('grid.acceptance', clearing === undefined ? common : { ...common, price: clearing }, ctx.keys)
       : signRecord('grid.rejection', { ...common, reason, detail }, ctx.keys)
-    crashPoint('requester:commitment-received')
+    await faultPoint('requester:commitment-received')
     await persist(ctx, commitment, answer)
-    crashPoint('requester:answer-persisted')
+    await faultPoint('requester:answer-persisted')
     ctx.logger.info({ tx: commitment.id, provider: c.provider, answer: answer.record.type, reason, detail }, 'commitment answered')
     return answer.record
   }
@@ -104,6 +104,8 @@ export class Requester {
     const r = request.record.body
     const mismatch = termsMismatch(r, c)
     if (mismatch !== undefined) return await this.answer(commitment, 'inconsistent-terms', mismatch)
+    // A held bid asked about again (before the auction clears) is still pending, even after expiry.
+    if (r.price.mechanism === 'auction' && ctx.book.txs.has(commitment.id)) return { pending: { decideBy: r.expiresAt } }
     if (ctx.clock.now() >= r.expiresAt) return await this.answer(commitment, 'expired', `request expired at ${new Date(r.expiresAt).toISOString()}`)
     const admission = await this.directory.admit(r.marketplace, c.provider, 'provide', c.meter)
     if (!admission.ok) return await this.answer(commitment, 'not-admitted', `${admission.reason}: ${admission.detail}`)
@@ -156,7 +158,7 @@ export class Requester {
     const r = request.record.body
     const held = [...ctx.book.txs.values()].filter(tx => tx.commitment.record.body.request === request.id && tx.answer === undefined).map(tx => tx.commitment)
     const g = this.directory.store.governance.get(r.marketplace)?.record.body
-    const result = clearAuction(held.map(b => ({ id: b.id, quantity: b.record.body.quantity.value, rate: b.record.body.price.rate, issuedAt: b.record.body.issuedAt })), r.quantity.value, r.price.rate, g?.minimumBid.value ?? 0)
+    const result = clearAuction(held.map(b => ({ id: b.id, quantity: b.record.body.quantity.value, rate: b.record.body.price.rate, issuedAt: b.record.body.issuedAt })), r.quantity.value, r.price.rate, g !== undefined && g.minimumBid.unit === r.quantity.unit ? g.minimumBid.value : 0)
     ctx.logger.info({ request: request.id, bids: held.length, winners: result.winners.length, clearingRate: result.clearingRate }, 'auction cleared')
     for (const bid of held) {
       const lost = result.losers.find(l => l.id === bid.id)
@@ -229,9 +231,9 @@ export class Requester {
       return dispute.record
     }
     const signed = countersign(settlement, ctx.keys)
-    crashPoint('requester:settlement-checked')
+    await faultPoint('requester:settlement-checked')
     await persist(ctx, signed)
-    crashPoint('requester:countersign-persisted')
+    await faultPoint('requester:countersign-persisted')
     ctx.logger.info({ tx: tx.id, executed: s.executed, amount: s.amount }, 'settlement countersigned')
     return signed.record
   }

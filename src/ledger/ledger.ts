@@ -59,7 +59,9 @@ export class Ledger {
    */
   async exchange (party: string, at?: LogCheckpoint): Promise<Exchange> {
     const held = this.heldBy.get(party) ?? { size: 0, root: '' }
-    if (at !== undefined && at.size < held.size) return { ok: false, reason: 'fork-detected', detail: `checkpoint of size ${at.size} is older than the ${held.size} we hold` }
+    // An older checkpoint than the one we hold (settlements checked out of signing order): the
+    // one we hold must then extend it.
+    if (at !== undefined && at.size < held.size) return await this.olderThanHeld(party, at, held)
     let answer: unknown
     try {
       answer = await call(this.net, peerIdOfParty(party), PROTOCOL_CHECKPOINT, { from: held.size, ...(at !== undefined ? { to: at.size } : {}) }, CHECKPOINT_LIMITS)
@@ -77,6 +79,19 @@ export class Ledger {
     }
     await this.hold(party, theirs)
     return { ok: true, theirs }
+  }
+
+  private async olderThanHeld (party: string, at: LogCheckpoint, held: LogCheckpoint): Promise<Exchange> {
+    let answer: unknown
+    try {
+      answer = await call(this.net, peerIdOfParty(party), PROTOCOL_CHECKPOINT, { from: at.size, to: held.size }, CHECKPOINT_LIMITS)
+    } catch (err) {
+      return { ok: false, reason: 'unreachable', detail: (err as Error).message }
+    }
+    if (!Answer.Check(answer) || answer.checkpoint.size !== held.size || answer.checkpoint.root !== held.root || !isConsistent(at, held, answer.proof)) {
+      return { ok: false, reason: 'fork-detected', detail: `the checkpoint of size ${at.size} is not a prefix of the one of size ${held.size} we hold` }
+    }
+    return { ok: true, theirs: at }
   }
 
   /** Handler of the checkpoint protocol: our checkpoint (now, or at `to`) and the proof from `from`. */

@@ -15,11 +15,13 @@ export type PairgridLibp2p = Libp2p<{ identify: Identify, pubsub: GossipSub }>
 export interface NetOptions {
   privateKey: PrivateKey
   listen: string[]
+  /** Listening beyond loopback is an explicit operator decision (config `listenBeyondLoopback`). */
+  beyondLoopback?: boolean
 }
 
-export async function createNet ({ privateKey, listen }: NetOptions): Promise<PairgridLibp2p> {
+export async function createNet ({ privateKey, listen, beyondLoopback = false }: NetOptions): Promise<PairgridLibp2p> {
   for (const addr of listen) {
-    if (!/^\/ip[46]\/(127\.0\.0\.1|::1)\//.test(addr)) throw new Error(`refusing to listen on ${addr}: pairgrid listens on loopback (127.0.0.1 or ::1) only`)
+    if (!beyondLoopback && !/^\/ip[46]\/(127\.0\.0\.1|::1)\//.test(addr)) throw new Error(`refusing to listen on ${addr}: pairgrid listens on loopback (127.0.0.1 or ::1) unless the config sets "listenBeyondLoopback": true`)
   }
   return await createLibp2p({
     privateKey,

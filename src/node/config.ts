@@ -15,6 +15,7 @@ export const NodeConfig = Type.Object({
     lonE6: Type.Integer({ minimum: -180_000_000, maximum: 180_000_000 })
   }, { additionalProperties: false }),
   listen: Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: 8 }),
+  listenBeyondLoopback: Type.Optional(Type.Boolean({ description: 'allow listen addresses other than 127.0.0.1/::1 (default false)' })),
   bootstrap: Type.Array(Type.String({ maxLength: 300 }), { maxItems: 64 }),
   marketplaces: Type.Array(Ref, { maxItems: 16, description: 'ids of the governance documents of the marketplaces this node joins' }),
   meterIntervalMs: Type.Integer({ minimum: 1000, maximum: 900_000 }),

@@ -31,6 +31,7 @@ import { MembersChannel } from '../net/members.js'
 import { meshPeers, peerScores } from '../net/scoring.js'
 import { PROTOCOL_ANSWER, PROTOCOL_CHECKPOINT, PROTOCOL_PROFILE, membersTopic as membersTopicOf } from '../net/protocol-ids.js'
 import { Ledger } from '../ledger/ledger.js'
+import { startTrade, type TradeService } from '../trade/service.js'
 import { ANSWER_LIMITS, CHECKPOINT_LIMITS, PROFILE_LIMITS } from '../grid/limits.js'
 import { join } from 'node:path'
 import { dataPaths } from './data-dir.js'
@@ -77,6 +78,7 @@ export class PairgridNode {
   members!: MembersChannel
   directory!: Directory
   ledger!: Ledger
+  trade?: TradeService
   private announceTimer: NodeJS.Timeout | undefined
   private readonly announced = new Map<string, { subscribers: number, records: number, at: number }>()
 
@@ -120,7 +122,7 @@ export class PairgridNode {
     for (const m of config.marketplaces) {
       if (!credentials.governance.has(m)) logger.warn({ marketplace: m }, 'no governance document for this marketplace: put the signed market.governance record in <data>/credentials/')
     }
-    const net = await createNet({ privateKey: await libp2pPrivateKey(keys), listen: opts.listen ?? config.listen })
+    const net = await createNet({ privateKey: await libp2pPrivateKey(keys), listen: opts.listen ?? config.listen, beyondLoopback: config.listenBeyondLoopback === true })
     const directory = new Directory(credentials, net, keys.id, opts.clock, logger)
     const channel = new RequestChannel(net, opts.clock, logger, id => log.has(id), async (v) => {
       const rules = governanceViolation(credentials, v.record.body)
@@ -173,6 +175,7 @@ export class PairgridNode {
     } else {
       for (const m of config.marketplaces) this.channel.join(m)
     }
+    this.trade = await startTrade(this)
     await ensureOwnProfile(credentials, this.keys, {
       kind: config.kind,
       name: config.name,
@@ -293,6 +296,7 @@ export class PairgridNode {
       gossip: this.channel.stats,
       streams: this.rpcStats,
       refusals: this.provider?.refusals,
+      trade: this.trade?.status(),
       building: this.building?.state(),
       clock: { now: this.clock.now(), speed: this.clock.speed }
     }
@@ -302,6 +306,7 @@ export class PairgridNode {
     clearInterval(this.announceTimer)
     this.provider?.stop()
     this.requester.stop()
+    await this.trade?.stop()
     await this.building?.stop()
     await this.net.stop()
     await this.db.close()

@@ -6,9 +6,11 @@ import { isRecordType } from '../records/registry.js'
 import { referencedIds, namedParties } from '../log/record-log.js'
 import { verifyRecord } from '../records/envelope.js'
 import { CREDENTIAL_TYPES } from '../credentials/store.js'
+import { tradeRoutes } from '../trade/routes.js'
 
 export function controlRoutes (node: PairgridNode): Record<string, Route> {
   return {
+    ...tradeRoutes(node),
     'GET /v1/status': async () => node.status(),
     'GET /v1/transactions': async () => node.transactions(),
     'GET /v1/transactions/:id/bundle': async ({ params }) => {

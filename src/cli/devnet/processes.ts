@@ -22,14 +22,19 @@ export interface SpawnOptions {
   logLevel?: string
   /** Extra environment (tests arm PAIRGRID_CRASH_AT with it). */
   env?: Record<string, string>
+  /** Listen address (default: a free port on 127.0.0.1). */
+  listen?: string
+  /** Command prefix, e.g. ['ip', 'netns', 'exec', 'ns1'] to run the node in a network namespace. */
+  wrap?: string[]
 }
 
 export async function spawnNode (opts: SpawnOptions): Promise<NodeProcess> {
   const paths = dataPaths(opts.dir)
   const out = openSync(paths.log, 'a')
-  const args = [cliPath(), 'start', '--data', opts.dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--clock-origin', opts.clockOrigin, '--speed', String(opts.speed), '--log-level', opts.logLevel ?? 'info']
+  const args = [cliPath(), 'start', '--data', opts.dir, '--listen', opts.listen ?? '/ip4/127.0.0.1/tcp/0', '--clock-origin', opts.clockOrigin, '--speed', String(opts.speed), '--log-level', opts.logLevel ?? 'info']
   for (const b of opts.bootstrap) args.push('--bootstrap', b)
-  const child = spawn(process.execPath, args, { stdio: ['ignore', out, out], env: { ...process.env, FORCE_COLOR: '0', ...opts.env } })
+  const [command, ...prefix] = [...(opts.wrap ?? []), process.execPath]
+  const child = spawn(command!, [...prefix, ...args], { stdio: ['ignore', out, out], env: { ...process.env, FORCE_COLOR: '0', ...opts.env } })
   closeSync(out)
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   const control = await waitForControl(opts.dir, child, exited)
