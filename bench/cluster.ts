@@ -11,7 +11,7 @@ import { packageRoot } from '../src/node/package-root.js'
 import { PairgridNode } from '../src/node/node.js'
 import { scaledClock, type Clock } from '../src/node/clock.js'
 import type { RequestParams } from '../src/grid/requester.js'
-import { waitFor } from './fixtures.js'
+import { trackDir, waitFor } from './fixtures.js'
 
 export const BENCH_SIM_START = Date.UTC(2026, 10, 21, 14, 0)
 
@@ -45,12 +45,13 @@ export async function provisionBench (buildingCount: number, tag: string, meterI
     requests: []
   }, `bench-${tag}`)
   const root = await mkdtemp(join(tmpdir(), `pairgrid-bench-${tag}-`))
+  const release = trackDir(root)
   try {
     const ids = await provision(scenario, root, BENCH_SIM_START)
     return {
       root, scenario, ids, requester: operator.name, buildings, marketplace: ids.marketplaces.get(market.name)!,
       dir: name => join(root, name),
-      cleanup: async () => await rm(root, { recursive: true, force: true })
+      cleanup: async () => { await rm(root, { recursive: true, force: true }); release() }
     }
   } catch (err) {
     await rm(root, { recursive: true, force: true })

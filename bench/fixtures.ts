@@ -2,7 +2,8 @@
 import * as cryptoSync from 'node:crypto'
 import { randomBytes } from 'node:crypto'
 import * as net from 'node:net'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -62,9 +63,32 @@ export function dispatchChain (utility: KeyPair, building: KeyPair, meter: KeyPa
   return [request, commitment, acceptance]
 }
 
+// Whatever a benchmark leaves behind when it is interrupted (Ctrl-C, a closed pipe, a crash) is
+// removed on exit: temp dirs deleted, child processes killed.
+const liveDirs = new Set<string>()
+const liveChildren = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of liveChildren) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  for (const d of liveDirs) rmSync(d, { recursive: true, force: true })
+})
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => process.exit(130))
+
+/** Removes `dir` on exit unless released first. */
+export function trackDir (dir: string): () => void {
+  liveDirs.add(dir)
+  return () => { liveDirs.delete(dir) }
+}
+
+/** Kills `child` on exit if it is still running. */
+export function trackChild (child: ChildProcess): void {
+  liveChildren.add(child)
+  child.once('exit', () => liveChildren.delete(child))
+}
+
 export async function tempDir (tag: string): Promise<{ dir: string, cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `pairgrid-bench-${tag}-`))
-  return { dir, cleanup: async () => await rm(dir, { recursive: true, force: true }) }
+  const release = trackDir(dir)
+  return { dir, cleanup: async () => { await rm(dir, { recursive: true, force: true }); release() } }
 }
 
 export const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
@@ -110,6 +134,7 @@ export async function tcpRoundTrips (count = 1_000, crossProcess = false, payloa
   if (crossProcess) {
     const code = "const s=require('net').createServer(c=>{c.setNoDelay(true);c.pipe(c)});s.listen(0,'127.0.0.1',()=>console.log(s.address().port));process.stdin.on('end',()=>process.exit(0));process.stdin.resume()"
     const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'] })
+    trackChild(child)
     port = await new Promise<number>((resolve, reject) => {
       child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())))
       child.once('exit', code => reject(new Error(`echo server exited (${String(code)})`)))

@@ -5,13 +5,20 @@ import '../src/polyfill.js'
 import { readFile } from 'node:fs/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { TopicValidatorResult, gossipsub } from '@libp2p/gossipsub'
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
 import { createNet, type PairgridLibp2p } from '../src/net/libp2p.js'
+import { SCORE_THRESHOLDS, peerScoreParams } from '../src/net/scoring.js'
 import { decodeRecord, encodeRecord, signRecord } from '../src/records/envelope.js'
 import { newKeys, requestBody, SIM_ORIGIN } from './fixtures.js'
 
 export type ToWorker =
-  | { cmd: 'init', count: number, topic: string, verify: boolean }
+  | { cmd: 'init', count: number, topic: string, verify: boolean, variant?: 'project' | 'nosign' }
   | { cmd: 'dial', dials: Array<{ from: number, addr: string }> }
   | { cmd: 'status' }
   | { cmd: 'publish', local: number, seq: number }
@@ -38,6 +45,26 @@ const signer = newKeys()
 
 function send (msg: FromWorker): void { process.send?.(msg) }
 
+/**
+ * A what-if, not the project's configuration: createNet's exact stack (src/net/libp2p.ts) but with
+ * gossipsub's StrictNoSign policy (no per-message libp2p signature; message id = SHA-256 of the
+ * data). The request inside is still a signed record, verified once per node by the validator.
+ */
+async function unsignedGossipNet (privateKey: PrivateKey): Promise<PairgridLibp2p> {
+  return await createLibp2p({
+    privateKey,
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: 300 },
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: false, emitSelf: false, asyncValidation: false, heartbeatInterval: 700, scoreParams: peerScoreParams(), scoreThresholds: SCORE_THRESHOLDS, globalSignaturePolicy: 'StrictNoSign' })
+    }
+  }) as PairgridLibp2p
+}
+
 /** A real signed grid.request, prefixed by 4 bytes of sequence number so receivers can match it. */
 function payload (seq: number): Uint8Array {
   const rec = encodeRecord(signRecord('grid.request', requestBody(signer.id, SIM_ORIGIN, seq % 50), signer).record)
@@ -52,7 +79,8 @@ async function handle (msg: ToWorker): Promise<void> {
     case 'init': {
       topic = msg.topic
       for (let i = 0; i < msg.count; i++) {
-        const net = await createNet({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
+        const privateKey = await generateKeyPair('Ed25519')
+        const net = msg.variant === 'nosign' ? await unsignedGossipNet(privateKey) : await createNet({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
         const local = i
         const pubsub = net.services.pubsub
         pubsub.topicValidators.set(topic, (_peer, m) => {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { spawnNode, stopNode, type NodeProcess } from '../src/cli/devnet/processes.js'
 import { scaledClock } from '../src/node/clock.js'
 import { BENCH_SIM_START, drParams, provisionBench, windowAnchor } from './cluster.js'
-import { sleep, waitFor } from './fixtures.js'
+import { sleep, trackChild, waitFor } from './fixtures.js'
 import { header, result, say, type BenchOptions, type BenchResult } from './report.js'
 import { round } from './stats.js'
 
@@ -20,6 +20,7 @@ async function procMemMb (pid: number): Promise<{ rss: number, hwm: number }> {
 /** VmRSS of a bare Node process that has loaded nothing: the floor under any node process. */
 async function bareNodeMb (): Promise<number> {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+  trackChild(child)
   try {
     await sleep(500)
     return (await procMemMb(child.pid!)).rss
@@ -50,6 +51,7 @@ export async function run ({ quick }: BenchOptions): Promise<BenchResult[]> {
   try {
     const spawn = async (name: string, bootstrap: string[]): Promise<NodeProcess> => {
       const p = await spawnNode({ name, dir: m.dir(name), bootstrap, clockOrigin: `${origin.wall}:${origin.sim}`, speed: origin.speed })
+      trackChild(p.child)
       procs.push(p)
       return p
     }

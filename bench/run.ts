@@ -42,14 +42,17 @@ function parseArgs (argv: string[]): { quick: boolean, only?: Set<string> } {
 async function main (): Promise<void> {
   const { quick, only } = parseArgs(process.argv.slice(2))
   const t0 = Date.now()
-  process.stdout.write(`pairgrid benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`)
+  const os = await import('node:os')
+  process.stdout.write(`pairgrid benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}\n`)
+  process.stdout.write('(figures on a shared machine move with its load: each JSON line carries the 1-minute load average at the start of its benchmark as load1)\n')
   const all: BenchResult[] = []
   const failed: string[] = []
   for (const [name, load] of BENCHES) {
     if (only !== undefined && !only.has(name)) continue
     const started = Date.now()
+    const load1 = Math.round(os.loadavg()[0]! * 100) / 100
     try {
-      const results = await (await load()).run({ quick })
+      const results = (await (await load()).run({ quick })).map(r => ({ ...r, load1 }))
       for (const r of results) emit(r)
       all.push(...results)
     } catch (err) {
