@@ -1,5 +1,6 @@
 // What both sides of the protocol need from their node.
 import type { Logger } from 'pino'
+import { setMaxListeners } from 'node:events'
 import type { KeyPair } from '../identity/ed25519.js'
 import type { RecordLog } from '../log/record-log.js'
 import { signRecord, type Verified } from '../records/envelope.js'
@@ -58,4 +59,10 @@ export async function expire (ctx: PartyContext, tx: { id: string, commitment: {
   const expiry = signRecord('grid.expiry', { commitment: tx.id, request: c.request, by: ctx.keys.id, against, stage, detail: detail.slice(0, 500), issuedAt: ctx.clock.now() }, ctx.keys)
   await persist(ctx, expiry)
   ctx.logger.warn({ tx: tx.id, stage, detail }, 'transaction expired')
+}
+
+/** Every pending wait of a party listens on its stop signal: one per open transaction, unbounded. */
+export function withUnboundedListeners (controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal)
+  return controller
 }

@@ -9,7 +9,7 @@ import { governanceViolation, priceViolation } from '../credentials/rules.js'
 import { peerIdOfParty } from '../identity/peer.js'
 import { settlementMethod } from '../market/methods.js'
 import { computeSettlement, settlementDue } from '../market/settlement.js'
-import { expire, persist, settlementDeadline, withRetry, type PartyContext } from './context.js'
+import { expire, persist, settlementDeadline, withRetry, withUnboundedListeners, type PartyContext } from './context.js'
 import { COMMIT_LIMITS, SETTLE_LIMITS, SIGNALS_LIMITS } from './limits.js'
 import type { Tx } from './book.js'
 import { orderOf, type DispatchOrder } from './orders.js'
@@ -34,8 +34,6 @@ export interface BuildingPort {
   readings: (from: number, to: number) => Promise<Envelope[]>
 }
 
-/** Requests arriving within this many wall ms are arbitrated together. */
-const ARBITRATION_BATCH_MS = 20
 
 /**
  * The building's bidding policy in auctions: its configured rate for the service, else 80% of
@@ -45,7 +43,7 @@ export type BidPolicy = (service: RequestBody['service'], reserveRate: number) =
 
 export class Provider {
   readonly refusals: Record<string, number> = {}
-  private readonly abort = new AbortController()
+  private readonly abort = withUnboundedListeners(new AbortController())
   private readonly running = new Set<string>()
   private batch: Array<Verified<'grid.request'>> = []
   readonly telemetry: TelemetryStore
@@ -92,7 +90,9 @@ export class Provider {
     if (price !== undefined) return this.refuse(request, 'price-mismatch', price)
     if (r.price.mechanism === 'auction' && this.bidRate(r.service, r.price.rate) > r.price.rate) return this.refuse(request, 'reserve-too-low', `our rate for ${r.service} is above the reserve ${r.price.rate}`)
     this.batch.push(request)
-    if (this.batch.length === 1) setTimeout(() => this.decide(), ARBITRATION_BATCH_MS)
+    // Requests that arrive in the same turn of the event loop are arbitrated together; a lone
+    // request is decided at once (a timer here was most of the dispatch latency).
+    if (this.batch.length === 1) setImmediate(() => this.decide())
   }
 
   private decide (): void {

@@ -11,7 +11,7 @@ import { PROTOCOL_ANSWER, PROTOCOL_REGULATION, PROTOCOL_TELEMETRY } from '../net
 import type { Directory } from '../credentials/directory.js'
 import { governanceViolation, priceViolation } from '../credentials/rules.js'
 import { clearAuction } from '../market/auction.js'
-import { expire, settlementDeadline, withRetry } from './context.js'
+import { expire, settlementDeadline, withRetry, withUnboundedListeners } from './context.js'
 import { MessageSender } from '../net/message-stream.js'
 import { encodeRecord } from '../records/envelope.js'
 import { SIGNAL_INTERVAL_MS } from '../market/regd-score.js'
@@ -287,7 +287,7 @@ export class Requester {
   }
 
   private readonly regulating = new Set<string>()
-  private readonly abort = new AbortController()
+  private readonly abort = withUnboundedListeners(new AbortController())
 
   /** Handler of the signals protocol: the provider of a commitment fetches its whole signal series. */
   async onSignalsQuery (bytes: Uint8Array, remoteParty: string): Promise<{ signals: Envelope[] }> {
