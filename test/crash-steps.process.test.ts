@@ -6,22 +6,11 @@ import { describe, it, expect } from 'vitest'
 import { join } from 'node:path'
 import { Cluster, scenarioFile } from './helpers/cluster.js'
 import { CRASH_POINTS, type CrashPoint } from '../src/node/fault-points.js'
-import { openDb } from '../src/log/db.js'
-import { RecordLog, type LogEntry } from '../src/log/record-log.js'
+import type { LogEntry } from '../src/log/record-log.js'
+import { logEntries } from './helpers/log-entries.js'
 import { canonicalize } from '../src/records/canonical.js'
 import { verifyBundle, type AuditBundle } from '../src/log/bundle.js'
 
-async function entries (dir: string): Promise<LogEntry[]> {
-  const db = await openDb(join(dir, 'db'))
-  try {
-    const log = await RecordLog.open(db)
-    const out: LogEntry[] = []
-    for await (const e of log.all()) out.push(e)
-    return out
-  } finally {
-    await db.close()
-  }
-}
 
 const signer = (e: LogEntry): string => e.record.sigs[0]!.by
 
@@ -52,7 +41,7 @@ describe('crash at every step', () => {
       expect(verifyBundle(bundle).ok).toBe(true)
       await cluster.stop()
 
-      const logs = { utility: await entries(cluster.dir('utility')), 'building-a': await entries(cluster.dir('building-a')) }
+      const logs = { utility: await logEntries(cluster.dir('utility')), 'building-a': await logEntries(cluster.dir('building-a')) }
       for (const es of Object.values(logs)) {
         // None duplicated: each record once as `record`, once more at most as its countersigned `cosign`.
         const records = es.filter(e => e.kind === 'record').map(e => e.id)

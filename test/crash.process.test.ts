@@ -4,25 +4,14 @@ import { describe, it, expect, afterAll } from 'vitest'
 import { join } from 'node:path'
 import { Cluster, scenarioFile } from './helpers/cluster.js'
 import { killNode } from '../src/cli/devnet/processes.js'
-import { openDb } from '../src/log/db.js'
-import { RecordLog, type LogEntry } from '../src/log/record-log.js'
+import type { LogEntry } from '../src/log/record-log.js'
+import { logEntries } from './helpers/log-entries.js'
 import { verifyBundle, type AuditBundle } from '../src/log/bundle.js'
 import { canonicalize } from '../src/records/canonical.js'
 
 const cluster = await Cluster.create(await scenarioFile('slice'), 300)
 afterAll(async () => { await cluster.destroy() })
 
-async function entries (dir: string): Promise<LogEntry[]> {
-  const db = await openDb(join(dir, 'db'))
-  try {
-    const log = await RecordLog.open(db)
-    const out: LogEntry[] = []
-    for await (const e of log.all()) out.push(e)
-    return out
-  } finally {
-    await db.close()
-  }
-}
 
 describe('crash: kill -9 of the building after acceptance', () => {
   it('restarts on the same data dir and settles with nothing lost or duplicated', async () => {
@@ -48,11 +37,11 @@ describe('crash: kill -9 of the building after acceptance', () => {
     await cluster.stop()
 
     // One transaction: request, commitment, acceptance, settlement (+ its countersigned version at the building).
-    const building = await entries(cluster.dir('building-a'))
+    const building = await logEntries(cluster.dir('building-a'))
     const kinds = building.map(e => `${e.kind}:${e.record.type}`)
     expect(kinds).toEqual(['record:grid.request', 'record:grid.commitment', 'record:grid.acceptance', 'record:grid.settlement', 'cosign:grid.settlement'])
     expect(new Set(building.filter(e => e.kind === 'record').map(e => e.id)).size).toBe(4)
-    const utility = await entries(cluster.dir('utility'))
+    const utility = await logEntries(cluster.dir('utility'))
     expect(utility.map(e => e.record.type)).toEqual(['grid.request', 'grid.commitment', 'grid.acceptance', 'grid.settlement'])
     expect(canonicalize(utility.at(-1)!.record)).toBe(canonicalize(building.at(-1)!.record))
   }, 150_000)

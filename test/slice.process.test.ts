@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { verifyBundle, type AuditBundle } from '../src/log/bundle.js'
-import { openDb } from '../src/log/db.js'
-import { RecordLog, type LogEntry } from '../src/log/record-log.js'
+import type { LogEntry } from '../src/log/record-log.js'
+import { logEntries } from './helpers/log-entries.js'
 import { cliPath, packageRoot } from '../src/node/package-root.js'
 import { canonicalize } from '../src/records/canonical.js'
 
@@ -15,17 +15,6 @@ const run = promisify(execFile)
 const root = await mkdtemp(join(tmpdir(), 'pairgrid-slice-'))
 afterAll(async () => { await rm(root, { recursive: true, force: true }) })
 
-async function entries (dir: string): Promise<LogEntry[]> {
-  const db = await openDb(join(dir, 'db'))
-  try {
-    const log = await RecordLog.open(db)
-    const out: LogEntry[] = []
-    for await (const e of log.all()) out.push(e)
-    return out
-  } finally {
-    await db.close()
-  }
-}
 
 describe('pairgrid devnet: the two-party demand-response slice', () => {
   it('settles one transaction between two processes and both logs hold the same chain', async () => {
@@ -55,8 +44,8 @@ describe('pairgrid devnet: the two-party demand-response slice', () => {
 
     // Both logs hold the same chain: same record ids, and the final versions are identical.
     const latest = (es: LogEntry[]): Map<string, string> => new Map(es.map(e => [e.id, canonicalize(e.record)]))
-    const utility = latest(await entries(join(data, 'utility')))
-    const building = latest(await entries(join(data, 'building-a')))
+    const utility = latest(await logEntries(join(data, 'utility')))
+    const building = latest(await logEntries(join(data, 'building-a')))
     expect([...utility.keys()].sort()).toEqual([...building.keys()].sort())
     for (const [id, rec] of utility) expect(building.get(id)).toBe(rec)
 

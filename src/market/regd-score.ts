@@ -5,8 +5,8 @@
 // average net import, normalised by the committed capacity.
 import type { SettlementMethod } from './method.js'
 import { mbeSpan } from './method.js'
-import { averageW, capacityHours, clamp, isqrt, netImportWh, windowReadings } from './registers.js'
-import { readingAt } from './dr-mbe.js'
+import { capacityHours, clamp, isqrt, windowReadings } from './registers.js'
+import { mbeBaseline } from './baseline.js'
 
 export const REGD_SCORE = 'pairgrid/regd-score/1'
 export const SIGNAL_INTERVAL_MS = 2000
@@ -67,12 +67,11 @@ export const regdScore: SettlementMethod = {
   outcome: ({ window, quantity, readings, signals }) => {
     const d = window.end - window.start
     if (d % SIGNAL_INTERVAL_MS !== 0) return undefined
-    const a = readingAt(readings, window.start - d)
-    const b = readingAt(readings, window.start)
+    const mbe = mbeBaseline(readings, window, 'active')
     const during = windowReadings(readings, window.start, window.end)
     const steps = d / SIGNAL_INTERVAL_MS
-    if (a === undefined || b === undefined || during.length !== steps || during.some((r, k) => r.t !== window.start + (k + 1) * SIGNAL_INTERVAL_MS)) return undefined
-    const baseline = averageW(netImportWh(a, b), d)
+    if (mbe === undefined || during.length !== steps || during.some((r, k) => r.t !== window.start + (k + 1) * SIGNAL_INTERVAL_MS)) return undefined
+    const { baseline } = mbe
     const capacity = BigInt(quantity.value)
     // A setpoint the requester never sent counts as 0 (hold the baseline), on both sides alike.
     const bySlot = new Map(signals.map(s => [s.t, BigInt(s.setpointPm)]))

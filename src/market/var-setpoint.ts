@@ -5,6 +5,7 @@ import type { SettlementMethod } from './method.js'
 import { mbeSpan } from './method.js'
 import { averageW, capacityHours, clamp, netImportVarh } from './registers.js'
 import { readingAt } from './dr-mbe.js'
+import { mbeBaseline } from './baseline.js'
 
 export const VAR_SETPOINT = 'pairgrid/var-setpoint/1'
 
@@ -17,17 +18,17 @@ export const varSetpoint: SettlementMethod = {
   span: mbeSpan,
   outcome: ({ window, quantity, readings }) => {
     const d = window.end - window.start
-    const a = readingAt(readings, window.start - d)
-    const b = readingAt(readings, window.start)
+    const mbe = mbeBaseline(readings, window, 'reactive')
     const c = readingAt(readings, window.end)
-    if (a === undefined || b === undefined || c === undefined) return undefined
-    const baseline = averageW(netImportVarh(a, b), d)
-    const executed = baseline - averageW(netImportVarh(b, c), d)
+    if (mbe === undefined || c === undefined) return undefined
+    const { baseline } = mbe
+    const during = netImportVarh(mbe.atStart, c)
+    const executed = baseline - averageW(during, d)
     const committed = BigInt(quantity.value)
     return {
       baseline,
       executed,
-      paid: clamp(netImportVarh(a, b) - netImportVarh(b, c), 0n, capacityHours(quantity.value, d)),
+      paid: clamp(mbe.energy - during, 0n, capacityHours(quantity.value, d)),
       performance: clamp((executed * 1000n) / committed, 0n, 1000n)
     }
   }

@@ -3,8 +3,8 @@
 // over the window's intervals; the requester pays for capacity-hours scaled by performance.
 import type { SettlementMethod } from './method.js'
 import { mbeSpan } from './method.js'
-import { averageW, capacityHours, floorDiv, netImportVarh, windowReadings } from './registers.js'
-import { readingAt } from './dr-mbe.js'
+import { capacityHours, floorDiv, windowReadings } from './registers.js'
+import { mbeBaseline } from './baseline.js'
 
 export const VOLT_VAR = 'pairgrid/volt-var/1'
 
@@ -37,11 +37,10 @@ export const voltVar: SettlementMethod = {
   span: mbeSpan,
   outcome: ({ window, quantity, readings }) => {
     const d = window.end - window.start
-    const a = readingAt(readings, window.start - d)
-    const b = readingAt(readings, window.start)
+    const mbe = mbeBaseline(readings, window, 'reactive')
     const during = windowReadings(readings, window.start, window.end)
-    if (a === undefined || b === undefined || during.length === 0) return undefined
-    const baseline = averageW(netImportVarh(a, b), d)
+    if (mbe === undefined || during.length === 0) return undefined
+    const { baseline } = mbe
     let error = 0n
     let delivered = 0n
     for (const r of during) {

@@ -3,17 +3,12 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { Ref } from '../records/common-schemas.js'
-import { PartyKind } from '../records/credential-schemas.js'
+import { Location, PartyKind } from '../records/credential-schemas.js'
 
 export const NodeConfig = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }),
   kind: PartyKind,
-  location: Type.Object({
-    feeder: Ref,
-    node: Ref,
-    latE6: Type.Integer({ minimum: -90_000_000, maximum: 90_000_000 }),
-    lonE6: Type.Integer({ minimum: -180_000_000, maximum: 180_000_000 })
-  }, { additionalProperties: false }),
+  location: Location,
   listen: Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: 8 }),
   listenBeyondLoopback: Type.Optional(Type.Boolean({ description: 'allow listen addresses other than 127.0.0.1/::1 (default false)' })),
   bootstrap: Type.Array(Type.String({ maxLength: 300 }), { maxItems: 64 }),

@@ -45,17 +45,20 @@ export const Surface = Type.Object({
 }, { additionalProperties: false })
 export type Surface = Static<typeof Surface>
 
+/** Where a party connects: its distribution feeder and node, and coordinates in micro-degrees. */
+export const Location = Type.Object({
+  feeder: Ref,
+  node: Ref,
+  latE6: Type.Integer({ minimum: -90_000_000, maximum: 90_000_000 }),
+  lonE6: Type.Integer({ minimum: -180_000_000, maximum: 180_000_000 })
+}, { additionalProperties: false })
+
 export const ProfileBody = Type.Object({
   party: PartyId,
   kind: PartyKind,
   name: Type.String({ maxLength: 64 }),
   version: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-  location: Type.Object({
-    feeder: Ref,
-    node: Ref,
-    latE6: Type.Integer({ minimum: -90_000_000, maximum: 90_000_000 }),
-    lonE6: Type.Integer({ minimum: -180_000_000, maximum: 180_000_000 })
-  }, { additionalProperties: false }),
+  location: Location,
   surface: Type.Optional(Surface),
   services: Type.Array(Type.Object({
     service: ServiceType,
