@@ -174,8 +174,7 @@ export const TradeRefusalReason = Type.Union([
   Type.Literal('terms-mismatch'),
   Type.Literal('coupling-mismatch'),
   Type.Literal('not-admitted'),
-  Type.Literal('meter-not-bound'),
-  Type.Literal('overlapping-block')
+  Type.Literal('meter-not-bound')
 ])
 export type TradeRefusalReason = Static<typeof TradeRefusalReason>
 

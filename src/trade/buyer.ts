@@ -13,7 +13,7 @@ import { TRADE_ACCEPT_LIMITS, TRADE_READINGS_LIMITS, TRADE_RETIRE_LIMITS } from 
 import { peerIdOfParty } from '../identity/peer.js'
 import { canonicalize } from '../records/canonical.js'
 import type { Trade } from './book.js'
-import { ownLocation, persist, refused, retry, type OwnMeter, type TradeContext } from './context.js'
+import { TradeError, ownLocation, persist, refused, retry, type OwnMeter, type TradeContext } from './context.js'
 import type { BuyerPolicy } from './policy.js'
 import { offerMismatch } from './filters.js'
 import { certificateProblem, checkTradeSettlement } from './delivery.js'
@@ -23,13 +23,6 @@ import { blockProblem } from '../records/trade-schemas.js'
 import { REPLY_TIMEOUT_MS, parseSettleRequest } from './settle-messages.js'
 
 export type Answer = Verified<'trade.confirmation'> | Verified<'trade.refusal'>
-
-export class TradeError extends Error {
-  constructor (readonly code: string, message: string) {
-    super(message)
-    this.name = 'TradeError'
-  }
-}
 
 export type BidParams = Pick<BidBody, 'marketplace' | 'block' | 'quantityWh' | 'price' | 'zeroCarbonOnly' | 'sameFeederOnly'> & { expiresAt?: number }
 
@@ -41,6 +34,8 @@ export class Buyer {
   /** Wh being accepted per block start, not yet answered: counted by the auto-buy policy. */
   private readonly inFlight = new Map<string, number>()
   private readonly retiring = new Set<string>()
+  /** Acceptances being sent: their blocks' totals are not final yet. */
+  private readonly sending = new Set<Trade>()
 
   constructor (
     private readonly ctx: TradeContext,
@@ -70,7 +65,11 @@ export class Buyer {
       offer: offer.id, marketplace: o.marketplace, producer: o.producer, buyer: ctx.keys.id, buyerMeter: this.meter.id, block: o.block, quantityWh,
       price: o.price, loadCoupling: this.policy.loadCoupling, premiums: this.policy.premiums, nonce: randomBytes(16).toString('hex'), issuedAt: ctx.clock.now()
     }, ctx.keys)
-    verifyRecord(acceptance.record)
+    try {
+      verifyRecord(acceptance.record)
+    } catch (err) {
+      throw new TradeError('bad-acceptance', (err as Error).message)
+    }
     const key = String(o.block.start)
     this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + quantityWh)
     try {
@@ -86,8 +85,14 @@ export class Buyer {
   private async send (trade: Trade): Promise<Answer> {
     const { ctx } = this
     const a = trade.acceptance.record.body
-    const reply = await retry(ctx, 'send acceptance', a.block.end, async () =>
-      await call(ctx.net, peerIdOfParty(a.producer), PROTOCOL_TRADE_ACCEPT, trade.acceptance.record, TRADE_ACCEPT_LIMITS), this.abort.signal)
+    this.sending.add(trade)
+    let reply: unknown
+    try {
+      reply = await retry(ctx, 'send acceptance', a.block.end, async () =>
+        await call(ctx.net, peerIdOfParty(a.producer), PROTOCOL_TRADE_ACCEPT, trade.acceptance.record, TRADE_ACCEPT_LIMITS), this.abort.signal)
+    } finally {
+      this.sending.delete(trade)
+    }
     const answer = verifyRecord(reply, ['trade.confirmation', 'trade.refusal'] as const) as Answer
     const b = answer.record.body
     if (b.acceptance !== trade.id || b.producer !== a.producer || b.buyer !== ctx.keys.id || b.offer !== a.offer) throw new TradeError('wrong-answer', 'the answer does not answer our acceptance')
@@ -181,10 +186,12 @@ export class Buyer {
       // Not a dispute: the producer retries, and we fetch again.
       throw new RefusedError('readings-unavailable', `could not fetch the producer's readings: ${(err as Error).message}`)
     }
+    await ctx.peerReadings.put(trade.id, producerReadings)
     const ledger = await this.ledger.check(s)
-    if (!ledger.ok && ledger.reason === 'unreachable') throw new RefusedError('ledger-unavailable', `could not check the producer's log: ${ledger.detail}`)
-    const own = await this.meter.readings(block.start, block.end)
-    const verdict = ledger.ok ? this.verdict(trade, settlement, certificate, producerReadings, own) : ledger
+    let verdict: { reason: TradeDisputeReason, detail: string } | undefined
+    if (ledger.ok) verdict = this.verdict(trade, settlement, certificate, producerReadings, await this.meter.readings(block.start, block.end))
+    else if (ledger.reason === 'unreachable') throw new RefusedError('ledger-unavailable', `could not check the producer's log: ${ledger.detail}`)
+    else verdict = { reason: ledger.reason, detail: ledger.detail }
     if (verdict !== undefined) {
       const dispute = signRecord('trade.dispute', {
         settlement: settlement.id, acceptance: trade.id, offer: s.offer, by: ctx.keys.id, against: s.producer, reason: verdict.reason, detail: verdict.detail.slice(0, 512), issuedAt: ctx.clock.now()
@@ -254,10 +261,12 @@ export class Buyer {
     }
   }
 
-  /** Whether all our acceptances of a block on our meter are answered (its total is final). */
+  /**
+   * Whether our total for a block is final: no acceptance of it is still being sent (a send
+   * gives up when the block ends, so an acceptance never answered by then never counts).
+   */
   blockDecided (block: { start: number, end: number }): boolean {
-    return ![...this.ctx.book.trades.values()].some(t => this.mine(t) && t.answer === undefined && t.acceptance.record.body.buyerMeter === this.meter.id &&
-      t.acceptance.record.body.block.start === block.start && t.acceptance.record.body.block.end === block.end)
+    return ![...this.sending].some(t => t.acceptance.record.body.block.start === block.start && t.acceptance.record.body.block.end === block.end)
   }
 
   /** After a restart: ask again for every unanswered acceptance; deliver our retirements again. */

@@ -11,6 +11,7 @@ export type CertificateFault =
   | { kind: 'overlapping-intervals', detail: string }
   | { kind: 'inconsistent-interval', detail: string }
   | { kind: 'over-certified', detail: string }
+  | { kind: 'understated-sales', detail: string }
 
 const sameInterval = (a: CertificateBody, b: CertificateBody): boolean => a.interval.from === b.interval.from && a.interval.to === b.interval.to
 const overlaps = (a: CertificateBody, b: CertificateBody): boolean => a.interval.from < b.interval.to && b.interval.from < a.interval.to
@@ -27,6 +28,8 @@ export function certificateConflict (a: Verified<'trade.certificate'>, b: Verifi
     return { kind: 'inconsistent-interval', detail: `one interval stated as ${x.interval.exportWh} Wh exported / ${x.interval.soldWh} Wh sold and as ${y.interval.exportWh} / ${y.interval.soldWh}` }
   }
   if (x.certifiedWh + y.certifiedWh > x.interval.exportWh) return { kind: 'over-certified', detail: `${x.certifiedWh} + ${y.certifiedWh} Wh certified of ${x.interval.exportWh} Wh exported` }
+  // Every sale of the interval is counted in soldWh, so two of them cannot certify more.
+  if (x.certifiedWh + y.certifiedWh > x.interval.soldWh) return { kind: 'understated-sales', detail: `${x.certifiedWh} + ${y.certifiedWh} Wh certified of ${x.interval.soldWh} Wh stated as sold` }
   return undefined
 }
 

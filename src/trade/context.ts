@@ -9,6 +9,7 @@ import type { Directory } from '../credentials/directory.js'
 import type { Location } from '../records/trade-schemas.js'
 import type { TradeBook } from './book.js'
 import type { TradeConfig } from './policy.js'
+import type { PeerReadings } from './peer-readings.js'
 
 /** The party's own meter at its point of common coupling (a building's, or an EV site's). */
 export interface OwnMeter {
@@ -30,8 +31,17 @@ export interface TradeContext {
   config: TradeConfig
   marketplaces: readonly string[]
   meter?: OwnMeter
+  peerReadings: PeerReadings
   /** Refusals by code, inbound and our own: what status reports. */
   refusals: Record<string, number>
+}
+
+/** A trade action refused locally (API input, policy); `code` is stable. */
+export class TradeError extends Error {
+  constructor (readonly code: string, message: string) {
+    super(message)
+    this.name = 'TradeError'
+  }
 }
 
 /** Logs records durably (one group commit), then books them: nothing is sent before it is on disk. */

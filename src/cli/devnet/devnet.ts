@@ -12,6 +12,7 @@ import { Progress } from './progress.js'
 import { printSummary, type SummaryTx } from './summary.js'
 import { provision, type Provisioned } from './provision.js'
 import { packageRoot } from '../../node/package-root.js'
+import { collectTrades, runTrades } from './trades.js'
 
 export interface DevnetFlags {
   scenario?: string
@@ -67,11 +68,16 @@ export async function runDevnet (flags: DevnetFlags): Promise<number> {
     await waitForMesh(scenario, ids, parties, () => interrupted)
     progress.line('gossip mesh formed in every marketplace')
 
-    const published = await runRequests(scenario, ids, parties, progress, simNow, () => interrupted)
+    const [published, trading] = await Promise.all([
+      runRequests(scenario, ids, parties, progress, simNow, () => interrupted),
+      runTrades(scenario, ids, parties, progress, simNow, () => interrupted)
+    ])
     progress.finish()
-    const summary = await collect(parties, published, flags.out)
-    printSummary(write, summary, published.length)
-    const failures = expectationFailures(published, summary)
+    const trades = await collectTrades(trading, ids, parties, flags.out)
+    const summary = await collect(parties, published, flags.out, trades.rows)
+    printSummary(write, [...summary, ...trades.rows], published.length)
+    for (const line of trades.lines) write(line)
+    const failures = [...expectationFailures(published, summary), ...trades.failures]
     for (const f of failures) progress.line(`FAILED: ${f}`)
     if (failures.length === 0) progress.line('every expected transaction ended as expected and every bundle verified')
     return failures.length === 0 ? 0 : 1
@@ -150,7 +156,7 @@ async function waitForMesh (scenario: Scenario, ids: Provisioned, parties: Party
   }
 }
 
-async function collect (parties: Party[], published: Published[], out: string | undefined): Promise<SummaryTx[]> {
+async function collect (parties: Party[], published: Published[], out: string | undefined, trades: SummaryTx[]): Promise<SummaryTx[]> {
   const byParty = new Map(parties.map(p => [p.party, p]))
   const transactions: SummaryTx[] = []
   if (out !== undefined) await mkdir(join(out, 'bundles'), { recursive: true })
@@ -183,7 +189,7 @@ async function collect (parties: Party[], published: Published[], out: string | 
   if (out !== undefined) {
     const summary = {
       nodes: parties.map(p => ({ name: p.name, role: p.kind, peerId: p.peerId, pid: p.proc.child.pid })),
-      transactions
+      transactions: [...transactions, ...trades]
     }
     await writeFile(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
   }

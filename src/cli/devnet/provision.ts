@@ -13,6 +13,7 @@ import { readConfig, writeConfig } from '../../node/config.js'
 import { dataPaths } from '../../node/data-dir.js'
 import { namedBuildingSpec } from '../../building/spec.js'
 import type { Scenario } from './scenario.js'
+import { siteMeterKey, writeTradeConfig } from './trades.js'
 
 const YEAR_MS = 365 * 86_400_000
 
@@ -57,6 +58,7 @@ export async function provision (scenario: Scenario, root: string, simStart: num
     }
     keys.set(p.name, await readKeyFile(dataPaths(dir).partyKey))
     if (p.building !== undefined) meters.set(p.name, (await readKeyFile(dataPaths(dir).meterKey)).id)
+    else if (p.trade?.ev !== undefined) meters.set(p.name, await siteMeterKey(dir, p.name))
   }
   const key = (name: string): KeyPair => keys.get(name)!
   const files = new Map<string, Envelope[]>(scenario.parties.map(p => [p.name, []]))
@@ -118,6 +120,7 @@ export async function provision (scenario: Scenario, root: string, simStart: num
     await writeFile(join(dir, 'credentials', 'devnet.json'), JSON.stringify({ records: files.get(p.name) }, null, 2) + '\n')
     const config = await readConfig(dataPaths(dir).config)
     await writeConfig(dataPaths(dir).config, { ...config, marketplaces: p.marketplaces.map(m => marketplaces.get(m)!) })
+    if (p.trade !== undefined) await writeTradeConfig(dir, p.trade)
   }
   return { marketplaces, parties: new Map([...keys].map(([n, k]) => [n, k.id])) }
 }

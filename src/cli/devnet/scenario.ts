@@ -6,6 +6,8 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { Price, Quantity, Ref, ServiceType } from '../../records/common-schemas.js'
 import { AccreditationKind, MarketAction, PartyKind } from '../../records/credential-schemas.js'
 import { PriceMechanism } from '../../records/common-schemas.js'
+import { TradeConfig } from '../../trade/policy.js'
+import { ScenarioBid, ScenarioOffer, tradeScenarioProblem } from './trades.js'
 
 const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' })
 
@@ -32,6 +34,8 @@ export const ScenarioParty = Type.Object({
   /** A building spec, or the name of a shipped one. Present = this party provides grid services. */
   building: Type.Optional(Type.Unknown()),
   bidRates: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0 }))),
+  /** Its trade.json: producer nameplate, buyer policy, EV need (peer-to-peer energy trade). */
+  trade: Type.Optional(TradeConfig),
   accreditations: Type.Array(Type.Object({
     kind: AccreditationKind,
     by: Name,
@@ -84,7 +88,10 @@ export const Scenario = Type.Object({
   marketplaces: Type.Array(ScenarioMarketplace, { minItems: 1, maxItems: 16 }),
   parties: Type.Array(ScenarioParty, { minItems: 2, maxItems: 64 }),
   frameworks: Type.Array(ScenarioFramework),
-  requests: Type.Array(ScenarioRequest, { maxItems: 1000 })
+  requests: Type.Array(ScenarioRequest, { maxItems: 1000 }),
+  /** Energy offers and bids, published on schedule (src/cli/devnet/trades.ts). */
+  offers: Type.Optional(Type.Array(ScenarioOffer, { maxItems: 1000 })),
+  bids: Type.Optional(Type.Array(ScenarioBid, { maxItems: 1000 }))
 }, { additionalProperties: false })
 export type Scenario = Static<typeof Scenario>
 export type ScenarioRequest = Static<typeof ScenarioRequest>
@@ -116,6 +123,8 @@ export function parseScenario (value: unknown, where: string): Scenario {
     if (by === undefined) fail(`request by unknown party ${r.by}`)
     if (!by!.marketplaces.includes(r.marketplace)) fail(`${r.by} is not in marketplace ${r.marketplace}`)
   }
+  const trade = tradeScenarioProblem(value)
+  if (trade !== undefined) fail(trade)
   return value
 }
 
