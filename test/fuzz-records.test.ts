@@ -24,7 +24,10 @@ import { parseCommitmentQuery } from '../src/grid/queries.js'
 import { RefusedError } from '../src/net/rpc.js'
 import { CREDENTIAL_TYPES } from '../src/credentials/store.js'
 import { generateKeyPair } from '../src/identity/keyfile.js'
-import type { KeyPair } from '../src/identity/ed25519.js'
+import { keyPairFromSeed, type KeyPair } from '../src/identity/ed25519.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { packageRoot } from '../src/node/package-root.js'
 import { sampleReading, sampleRequest, sampleSettlement } from './helpers/samples.js'
 
 type Json = any // fuzz inputs are arbitrary JSON, walked by path
@@ -112,7 +115,19 @@ const A = generateKeyPair() // requester, operator, accreditor, issuer
 const B = generateKeyPair() // provider, building, subject
 const M = generateKeyPair() // meter
 const X = generateKeyPair() // an outsider
-const keyOf = new Map<string, KeyPair>([A, B, M, X].map(k => [k.id, k]))
+// The spec's test-vector keys (seeds 0x01..0x06, protocols/README.md) sign its trade examples.
+const SEEDED = [1, 2, 3, 4, 5, 6].map(n => keyPairFromSeed(new Uint8Array(32).fill(n)))
+const keyOf = new Map<string, KeyPair>([A, B, M, X, ...SEEDED].map(k => [k.id, k]))
+
+/** Valid trade bodies: the signed examples of protocols/trade.md. */
+const tradeExamples = new Map([...readFileSync(join(packageRoot(), 'protocols', 'trade.md'), 'utf8').matchAll(/```json example-record[^\n]*\n([\s\S]*?)```/g)]
+  .map(m => JSON.parse(m[1]!) as Envelope)
+  .map(r => [r.type, r.body]))
+const tradeBody = (type: RecordType) => (): unknown => {
+  const body = tradeExamples.get(type)
+  if (body === undefined) throw new Error(`protocols/trade.md has no example of ${type}`)
+  return structuredClone(body)
+}
 const H = (c: string): string => c.repeat(64)
 const T0 = Date.UTC(2026, 10, 21, 14, 0, 0)
 const window = { start: T0, end: T0 + 900_000 }
@@ -143,7 +158,17 @@ const bodies: { [T in RecordType]: () => unknown } = {
     settlementIntervalsMs: [900_000], toleranceBp: 1000, priceMechanism: 'tariff', minimumBid: { value: 10_000, unit: 'W' }, issuedAt: T0 - 1e9
   }),
   'market.tariff': () => ({ issuer: A.id, marketplace: H('f'), reference: 'tariff/dr-2026', service: 'demand-response', price: tariffPrice, validFrom: T0 - 1e9, validUntil: T0 + 1e10, issuedAt: T0 - 1e9 }),
-  'market.framework': () => ({ marketplace: H('f'), requester: A.id, provider: B.id, reference: 'fw/2026-1', services: ['demand-response', 'peak-shaving'], price: { ...tariffPrice, mechanism: 'framework' }, maxQuantity: { value: 100_000, unit: 'W' }, validFrom: T0 - 1e9, validUntil: T0 + 1e10, issuedAt: T0 - 1e9 })
+  'market.framework': () => ({ marketplace: H('f'), requester: A.id, provider: B.id, reference: 'fw/2026-1', services: ['demand-response', 'peak-shaving'], price: { ...tariffPrice, mechanism: 'framework' }, maxQuantity: { value: 100_000, unit: 'W' }, validFrom: T0 - 1e9, validUntil: T0 + 1e10, issuedAt: T0 - 1e9 }),
+  'grid.expiry': () => ({ commitment: H('b'), request: H('a'), by: B.id, against: A.id, stage: 'uncountersigned', detail: 'the requester did not countersign in time', issuedAt: T0 + 2_000_000 }),
+  'trade.offer': tradeBody('trade.offer'),
+  'trade.bid': tradeBody('trade.bid'),
+  'trade.acceptance': tradeBody('trade.acceptance'),
+  'trade.confirmation': tradeBody('trade.confirmation'),
+  'trade.refusal': tradeBody('trade.refusal'),
+  'trade.settlement': tradeBody('trade.settlement'),
+  'trade.certificate': tradeBody('trade.certificate'),
+  'trade.dispute': tradeBody('trade.dispute'),
+  'trade.retirement': tradeBody('trade.retirement')
 }
 
 const signersOf = (type: RecordType, body: unknown): string[] => (recordSpecs[type].signers as (b: unknown) => string[])(body)

@@ -3,18 +3,20 @@ import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { verifyBundle, type BundleVerdict } from '../log/bundle.js'
+import { TRADE_BUNDLE_FORMAT, verifyTradeBundle, type TradeBundleVerdict } from '../trade/bundle.js'
 import { openDb } from '../log/db.js'
 import { RecordLog, auditLog } from '../log/record-log.js'
 import { dataPaths } from '../node/data-dir.js'
 
-export async function verifyBundleFile (path: string): Promise<BundleVerdict> {
+/** Verifies a grid-service or an energy-trade audit bundle, by its format. */
+export async function verifyBundleFile (path: string): Promise<BundleVerdict | TradeBundleVerdict> {
   let value: unknown
   try {
     value = JSON.parse(await readFile(path, 'utf8'))
   } catch (err) {
     return { ok: false, fault: `cannot read ${path}: ${(err as Error).message}` }
   }
-  return verifyBundle(value)
+  return (value as { format?: unknown })?.format === TRADE_BUNDLE_FORMAT ? verifyTradeBundle(value) : verifyBundle(value)
 }
 
 export async function verifyDataDir (dir: string): Promise<{ ok: boolean, entries: number, root?: string, fault?: string }> {

@@ -43,13 +43,13 @@ const WITNESS = 'pairgrid-log-head'
 /** Ids a record points at; the index under them finds a transaction's records. */
 export function referencedIds (record: Envelope): string[] {
   const b = record.body as Record<string, unknown>
-  return ['request', 'commitment', 'acceptance', 'settlement'].flatMap(k => typeof b[k] === 'string' ? [b[k] as string] : [])
+  return ['request', 'commitment', 'acceptance', 'settlement', 'offer', 'certificate'].flatMap(k => typeof b[k] === 'string' ? [b[k] as string] : [])
 }
 
 /** Parties a record names, for the by-counterparty index. */
 export function namedParties (record: Envelope): string[] {
   const b = record.body as Record<string, unknown>
-  const parties = ['requester', 'provider', 'by', 'against', 'meter'].flatMap(k => typeof b[k] === 'string' ? [b[k] as string] : [])
+  const parties = ['requester', 'provider', 'by', 'against', 'meter', 'producer', 'buyer'].flatMap(k => typeof b[k] === 'string' ? [b[k] as string] : [])
   return [...new Set(parties)]
 }
 

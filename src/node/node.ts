@@ -176,6 +176,8 @@ export class PairgridNode {
       for (const m of config.marketplaces) this.channel.join(m)
     }
     this.trade = await startTrade(this)
+    // A party without a building may still meter its point of common coupling (an EV site).
+    meter ??= this.trade?.ctx.meter?.id
     await ensureOwnProfile(credentials, this.keys, {
       kind: config.kind,
       name: config.name,

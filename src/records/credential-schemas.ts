@@ -52,6 +52,7 @@ export const Location = Type.Object({
   latE6: Type.Integer({ minimum: -90_000_000, maximum: 90_000_000 }),
   lonE6: Type.Integer({ minimum: -180_000_000, maximum: 180_000_000 })
 }, { additionalProperties: false })
+export type Location = Static<typeof Location>
 
 export const ProfileBody = Type.Object({
   party: PartyId,

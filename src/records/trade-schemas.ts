@@ -17,13 +17,9 @@ export const TradePrice = Type.Object({
 }, { additionalProperties: false })
 export type TradePrice = Static<typeof TradePrice>
 
-export const Location = Type.Object({
-  feeder: Ref,
-  node: Ref,
-  latE6: Type.Integer({ minimum: -90_000_000, maximum: 90_000_000 }),
-  lonE6: Type.Integer({ minimum: -180_000_000, maximum: 180_000_000 })
-}, { additionalProperties: false, description: 'a point of common coupling, as the party\'s signed profile states it' })
-export type Location = Static<typeof Location>
+// A point of common coupling, as the party's signed profile states it.
+export { Location } from './credential-schemas.js'
+import { Location } from './credential-schemas.js'
 
 /** EPA carbon-intensity class of the generation; zce = zero carbon emission at the point of generation. */
 export const CarbonClass = Type.Union([Type.Literal('zce'), Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')])
