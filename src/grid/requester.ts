@@ -270,7 +270,7 @@ export class Requester {
       const slots = (c.window.end - c.window.start) / SIGNAL_INTERVAL_MS
       for (let seq = 0; seq < slots; seq++) {
         const t = c.window.start + seq * SIGNAL_INTERVAL_MS
-        // A slot that passed while we were down stays empty: the method counts it as 0 on both sides.
+        // A slot that passed (we were down or behind) stays empty: the method holds the previous setpoint.
         if (sent.has(seq) || ctx.clock.now() >= t + SIGNAL_INTERVAL_MS) continue
         await ctx.clock.until(t, this.abort.signal)
         const signal = signRecord('grid.signal', { commitment: tx.id, requester: ctx.keys.id, provider: c.provider, seq, t, setpointPm: regulationSetpoint(tx.id, t) }, ctx.keys)

@@ -73,9 +73,11 @@ export const regdScore: SettlementMethod = {
     if (mbe === undefined || during.length !== steps || during.some((r, k) => r.t !== window.start + (k + 1) * SIGNAL_INTERVAL_MS)) return undefined
     const { baseline } = mbe
     const capacity = BigInt(quantity.value)
-    // A setpoint the requester never sent counts as 0 (hold the baseline), on both sides alike.
+    // A slot the requester sent no setpoint for holds the previous one (0 before the first): what
+    // a controller does between messages, so both sides score the signal the building could follow.
     const bySlot = new Map(signals.map(s => [s.t, BigInt(s.setpointPm)]))
-    const signal = Array.from({ length: steps }, (_, k) => bySlot.get(window.start + k * SIGNAL_INTERVAL_MS) ?? 0n)
+    let held = 0n
+    const signal = Array.from({ length: steps }, (_, k) => (held = bySlot.get(window.start + k * SIGNAL_INTERVAL_MS) ?? held))
     const response = during.map(r => clamp(((baseline - BigInt(r.avgW)) * 1000n) / capacity, -1000n, 1000n))
     const s = regulationScore(signal, response)
     return {
