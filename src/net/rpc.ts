@@ -34,23 +34,63 @@ export class RefusedError extends Error {
 
 const encoder = new TextEncoder()
 
+/** Streams one peer may have open at once on one protocol, per connection. */
+export const RPC_MAX_INBOUND_STREAMS = 32
+/**
+ * The whole request must be in this soon after the stream opens: the client writes it at once and
+ * it is at most a few KB, so a peer that trickles it (slow-loris) loses the stream after this,
+ * not after the protocol's full budget (up to 30 s).
+ */
+export const RPC_REQUEST_TIMEOUT_MS = 5_000
+/** After our answer the client closes its side; one that keeps the stream open loses it after this. */
+export const RPC_LINGER_MS = 2_000
+/** Room for the varint length prefix (at most 10 bytes) beside a message in a read buffer. */
+const PREFIX_BYTES = 10
+
 export type RpcHandler = (request: Uint8Array, remoteParty: string) => Promise<unknown>
 
 export interface RpcStats { served: number, refused: Record<string, number> }
 
+/** A string code for stats and logs (DOMException's `code` is a number; its name says more). */
+export function errorCode (err: unknown): string {
+  if (err instanceof RefusedError) return err.code
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' ? code : (err as Error).name
+}
+
+/**
+ * Closes our side (within the exchange's budget: a large answer may still be on its way) and
+ * waits for the peer to close its own; a peer that has not within `lingerMs` has the stream
+ * reset, so it cannot keep a stream slot and its buffers after the exchange.
+ */
+async function release (stream: Stream, signal: AbortSignal, lingerMs: number, stats: RpcStats): Promise<void> {
+  await stream.close({ signal })
+  if (stream.status !== 'open') return
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(() => {
+      stats.refused.lingered = (stats.refused.lingered ?? 0) + 1
+      stream.abort(new Error('peer kept the stream open after the exchange'))
+      resolve()
+    }, lingerMs)
+    stream.addEventListener('close', () => { clearTimeout(timer); resolve() }, { once: true })
+  })
+}
+
 export async function serve (net: PairgridLibp2p, protocol: string, limits: RpcLimits, handler: RpcHandler, log: Logger, stats: RpcStats): Promise<void> {
   await net.handle(protocol, async (stream: Stream, connection) => {
     const signal = AbortSignal.timeout(limits.timeoutMs)
-    const lp = lpStream(stream, { maxDataLength: limits.maxRequestBytes })
+    // Bytes beyond one request are never read: buffering them (4 MB by default) is what a peer
+    // streaming endless data would make us do.
+    const lp = lpStream(stream, { maxDataLength: limits.maxRequestBytes, maxBufferSize: limits.maxRequestBytes + PREFIX_BYTES })
     let answer: unknown
     const remoteParty = partyOfPeer(connection.remotePeer)
     try {
       if (remoteParty === undefined) throw new RefusedError('not-ed25519-peer', 'pairgrid peers are identified by Ed25519 keys')
-      const request = await lp.read({ signal })
+      const request = await lp.read({ signal: AbortSignal.timeout(Math.min(RPC_REQUEST_TIMEOUT_MS, limits.timeoutMs)) })
       answer = await handler(request.subarray(), remoteParty)
       stats.served++
     } catch (err) {
-      const code = err instanceof RefusedError ? err.code : (err as { code?: string }).code ?? (err as Error).name
+      const code = errorCode(err)
       const detail = (err as Error).message
       stats.refused[code] = (stats.refused[code] ?? 0) + 1
       log.warn({ protocol, peer: connection.remotePeer.toString(), code, detail }, 'refused stream request')
@@ -58,11 +98,11 @@ export async function serve (net: PairgridLibp2p, protocol: string, limits: RpcL
     }
     try {
       await lp.write(encoder.encode(JSON.stringify(answer)), { signal })
-      await stream.close({ signal })
+      await release(stream, signal, RPC_LINGER_MS, stats)
     } catch (err) {
       stream.abort(err as Error)
     }
-  }, { maxInboundStreams: 32, maxOutboundStreams: 32 })
+  }, { maxInboundStreams: RPC_MAX_INBOUND_STREAMS, maxOutboundStreams: RPC_MAX_INBOUND_STREAMS })
 }
 
 /** Sends one request and returns the parsed response; a typed remote error becomes RemoteError. */
@@ -70,7 +110,9 @@ export async function call (net: PairgridLibp2p, peer: PeerId, protocol: string,
   const signal = AbortSignal.timeout(limits.timeoutMs)
   const stream = await net.dialProtocol(peer, protocol, { signal })
   try {
-    const lp = lpStream(stream, { maxDataLength: limits.maxResponseBytes })
+    // The whole response is buffered before it is returned: the default 4 MB buffer would fail
+    // every response above it (telemetry and signals may be 8 and 24 MB).
+    const lp = lpStream(stream, { maxDataLength: limits.maxResponseBytes, maxBufferSize: limits.maxResponseBytes + PREFIX_BYTES })
     await lp.write(encoder.encode(JSON.stringify(request)), { signal })
     const response = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode((await lp.read({ signal })).subarray())) as unknown
     await stream.close({ signal }).catch(() => {})

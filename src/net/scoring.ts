@@ -61,9 +61,10 @@ export const MARKET_TOPIC_SCORE: Partial<TopicScoreParams> = {
   // so a deficit penalty would only punish honest mesh peers for the absence of traffic.
   meshMessageDeliveriesWeight: 0,
   meshFailurePenaltyWeight: 0,
-  // P4, invalid deliveries: the count halves every 10 minutes. A flooder graylisted with ~130
-  // rejections (the burst gossipsub accepts before it recomputes a score) stays graylisted ~37 min;
-  // an honest relay never reaches the gossip threshold with 3, and is back above it ~4 min after 4.
+  // P4, invalid deliveries: the count halves every 10 minutes. A flooder is graylisted after at
+  // most ~130 rejections (gossipsub takes 128 messages from a peer at score ≥ 0 before it scores it
+  // again) and stays graylisted up to ~40 min. An honest relay never reaches the gossip threshold
+  // with 3 rejections, and is back above it ~4 min after 4.
   invalidMessageDeliveriesWeight: INVALID_MESSAGE_WEIGHT,
   invalidMessageDeliveriesDecay: decayWithHalfLife(10 * 60_000)
 }
@@ -77,15 +78,16 @@ export function peerScoreParams (): Partial<PeerScoreParams> {
     // their role would rank the relays that carry a marketplace's traffic below its members.
     appSpecificScore: () => 0,
     appSpecificWeight: 1,
-    // P6, IP colocation: pairgrid listens on loopback only, so every peer comes from 127.0.0.1 or
-    // ::1 and a colocation penalty would hit all of them alike. Elsewhere, more than 10 peers on one
-    // address start paying (15 sit at the gossip threshold): a NAT'd campus passes, a Sybil farm not.
+    // P6, IP colocation: off for loopback, where every peer of a node comes from 127.0.0.1 or ::1
+    // (the default listen addresses, and every test) and a penalty would hit all of them alike.
+    // Beyond loopback (listenBeyondLoopback), more than 10 peers on one address start paying (15
+    // sit at the gossip threshold): a campus behind one NAT passes, a Sybil farm on one host not.
     IPColocationFactorWeight: SCORE_THRESHOLDS.gossipThreshold / 25,
     IPColocationFactorThreshold: 10,
     IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']),
     // P7, protocol misbehaviour (GRAFT during backoff, IHAVE never followed by the message): the
-    // first 6 are free (a loaded 2-core node drops some IWANT answers), then each costs its square
-    // at −10, halving every 5 minutes: 4 beyond the free ones cross the gossip threshold.
+    // first 6 are free (a loaded 2-core node drops some IWANT answers), then the excess counts
+    // squared at −10, halving every 5 minutes: 4 beyond the free ones cross the gossip threshold.
     behaviourPenaltyWeight: -10,
     behaviourPenaltyThreshold: 6,
     behaviourPenaltyDecay: decayWithHalfLife(5 * 60_000),
