@@ -6,6 +6,7 @@
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
+import { scoreTopic } from '../net/scoring.js'
 import type { PairgridLibp2p } from '../net/libp2p.js'
 import { offerTopic } from '../net/protocol-ids.js'
 import { decodeRecord, encodeRecord, type Verified } from '../records/envelope.js'
@@ -40,6 +41,8 @@ export class OfferChannel {
   join (marketplace: string): void {
     const topic = offerTopic(marketplace)
     this.net.services.pubsub.topicValidators.set(topic, async (peer, msg) => await this.validate(peer, msg, marketplace))
+    // Scored like every marketplace topic, so a Reject here lowers the sender's score too.
+    scoreTopic(this.net.services.pubsub, topic)
     this.net.services.pubsub.subscribe(topic)
   }
 
