@@ -42,6 +42,49 @@ export function opsCommands (program: Command): void {
       }))
     })
 
+  /** The energy block and price flags offers and bids share. */
+  const blockFlags = (cmd: Command): Command => cmd
+    .requiredOption('--data <dir>', 'the node\'s data directory')
+    .requiredOption('--marketplace <id>', 'marketplace to publish on')
+    .requiredOption('--start <iso>', 'block start (ISO 8601, on the block grid)')
+    .option('--minutes <n>', 'block length: 5, 15 or 60', '15')
+    .requiredOption('--wh <n>', 'energy in Wh')
+    .requiredOption('--rate <minor>', 'price in minor units per MWh')
+    .option('--currency <code>', 'ISO 4217 currency', 'USD')
+  const blockBody = (o: { marketplace: string, start: string, minutes: string, wh: string, rate: string, currency: string }): Record<string, unknown> => {
+    const start = Date.parse(o.start)
+    if (Number.isNaN(start)) throw new Error(`--start ${o.start} is not an ISO 8601 time`)
+    return { marketplace: o.marketplace, block: { start, minutes: Number(o.minutes) }, quantityWh: Number(o.wh), price: { currency: o.currency, rate: Number(o.rate) } }
+  }
+
+  blockFlags(program.command('offer'))
+    .description('Publish a signed offer of locally produced energy (the Exergy payload is derived from the meter)')
+    .option('--for-coupling <class[:subclass]>', 'reserve the offer for a load coupling, e.g. stored:ev')
+    .addHelpText('after', '\nExample:\n  pairgrid offer --data ./pv --marketplace <id> --start 2026-11-21T12:30:00Z --minutes 15 --wh 10000 --rate 8000')
+    .action(async (o: { data: string, marketplace: string, start: string, minutes: string, wh: string, rate: string, currency: string, forCoupling?: string }) => {
+      const [cls, sub] = (o.forCoupling ?? '').split(':')
+      print(await (await ControlClient.forDataDir(o.data)).call('POST', '/v1/trade/offers', {
+        ...blockBody(o), ...(o.forCoupling !== undefined ? { forCoupling: { class: cls, ...(sub !== undefined ? { subclass: sub } : {}) } } : {})
+      }))
+    })
+
+  blockFlags(program.command('bid'))
+    .description('Publish a signed bid for energy; producers answer with an offer referencing it')
+    .option('--zero-carbon', 'only zero-carbon generation')
+    .option('--same-feeder', 'only producers on our feeder')
+    .addHelpText('after', '\nExample:\n  pairgrid bid --data ./building --marketplace <id> --start 2026-11-21T13:00:00Z --wh 4000 --rate 9500 --zero-carbon')
+    .action(async (o: { data: string, marketplace: string, start: string, minutes: string, wh: string, rate: string, currency: string, zeroCarbon?: boolean, sameFeeder?: boolean }) => {
+      print(await (await ControlClient.forDataDir(o.data)).call('POST', '/v1/trade/bids', { ...blockBody(o), zeroCarbonOnly: o.zeroCarbon === true, sameFeederOnly: o.sameFeeder === true }))
+    })
+
+  program.command('trades')
+    .description('List a running node\'s energy trades, its certificates and its net position')
+    .requiredOption('--data <dir>', 'the node\'s data directory')
+    .action(async (o: { data: string }) => {
+      const client = await ControlClient.forDataDir(o.data)
+      print({ trades: await client.call('GET', '/v1/trade/trades'), position: await client.call('GET', '/v1/trade/position') })
+    })
+
   program.command('log')
     .description('List a running node\'s log records, filtered by transaction, type or counterparty')
     .requiredOption('--data <dir>', 'the node\'s data directory')
