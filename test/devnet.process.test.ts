@@ -18,7 +18,9 @@ describe('the default devnet scenario', () => {
   it('runs every party as a process and settles every service, mechanism, counterparty kind and trade', async () => {
     const out = join(root, 'out')
     const started = Date.now()
-    const { stdout } = await run(process.execPath, [cliPath(), 'devnet', '--out', out], { timeout: 240_000 })
+    const { stdout } = await run(process.execPath, [cliPath(), 'devnet', '--out', out], { timeout: 240_000 }).catch((err: Error & { stdout?: string }) => {
+      throw new Error(`devnet failed:\n${(err.stdout ?? '').split('\n').filter(l => /FAILED|failed|disputed|expired/.test(l)).join('\n')}`)
+    })
     const seconds = (Date.now() - started) / 1000
     expect(stdout).toMatch(/every expected transaction ended as expected and every bundle verified/)
     console.log(`default devnet: ${seconds.toFixed(1)} s wall`)

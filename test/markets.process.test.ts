@@ -67,6 +67,12 @@ describe('three marketplaces, every counterparty kind and price mechanism', () =
       await hostile.publishRequest(market, encodeRecord(signRecord('grid.request', body, cca).record))
       await cluster.waitFor('the building to refuse', async () => ((await cluster.status('building-a')).refusals?.['price-mismatch'] ?? 0) > 0 ? true : undefined, 20_000)
       expect(await cluster.transactions('building-a')).toHaveLength(0)
+      // Dated an hour ahead of every clock: rejected at the gossip layer, never committed to.
+      const future = { ...body, price: { ...body.price, rate: 120_000 }, nonce: 'ef'.repeat(16), issuedAt: cluster.simNow() + 3_600_000, expiresAt: start + 60_000 }
+      const rejectedBefore = (await cluster.status('building-a')).gossip.rejected.schema ?? 0
+      await hostile.publishRequest(market, encodeRecord(signRecord('grid.request', future, cca).record))
+      await cluster.waitFor('the future-dated request to be rejected', async () => ((await cluster.status('building-a')).gossip.rejected.schema ?? 0) > rejectedBefore ? true : undefined, 20_000)
+      expect(await cluster.transactions('building-a')).toHaveLength(0)
       // The same request at the agreed price is committed to.
       await hostile.publishRequest(market, encodeRecord(signRecord('grid.request', { ...body, price: { ...body.price, rate: 120_000 }, nonce: 'cd'.repeat(16) }, cca).record))
       await cluster.waitFor('a commitment at the agreed price', async () => (await cluster.transactions('building-a')).length > 0 ? true : undefined, 20_000)

@@ -17,6 +17,7 @@ import { acceptancePriceFault } from './terms.js'
 import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
 import { faultPoint, crashPointAt } from '../node/fault-points.js'
+import { fromTheFuture } from '../node/clock.js'
 
 export type Evaluation = { ok: true, elements: string[] } | { ok: false, reason: string, detail: string }
 
@@ -226,6 +227,7 @@ export class Provider {
     const answer = verifyRecord(reply, ['grid.acceptance', 'grid.rejection'] as const)
     if (answer.record.body.commitment !== tx.id || answer.record.body.requester !== c.requester) throw new RefusedError('wrong-answer', 'answer does not answer our commitment')
     if (tx.expiry !== undefined) throw new RefusedError('expired', 'we signed this commitment expired before the answer came')
+    if (fromTheFuture(answer.record.body.issuedAt, this.ctx.clock)) throw new RefusedError('future-timestamp', 'answer is dated beyond our clock and the allowed skew')
     const request = this.ctx.book.requests.get(c.request)!
     const priceFault = answer.record.type === 'grid.acceptance' ? acceptancePriceFault(request.record.body, c, (answer as Verified<'grid.acceptance'>).record.body) : undefined
     if (priceFault !== undefined) throw new RefusedError('wrong-answer', priceFault)

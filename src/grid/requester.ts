@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { countersign, decodeRecord, signRecord, type Envelope, type Verified } from '../records/envelope.js'
 import type { RequestBody, SettlementBody } from '../records/grid-schemas.js'
 import { checkpointAt } from '../log/checkpoint.js'
+import { fromTheFuture } from '../node/clock.js'
 import { faultPoint } from '../node/fault-points.js'
 import type { RejectionReason } from '../records/grid-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
@@ -74,6 +75,7 @@ export class Requester {
     const commitment = decodeRecord(bytes, ['grid.commitment'] as const)
     const c = commitment.record.body
     if (c.provider !== remoteParty) throw new RefusedError('signer-not-peer', 'commitment is signed by another party than the stream peer')
+    if (fromTheFuture(c.issuedAt, ctx.clock)) throw new RefusedError('future-timestamp', 'commitment is dated beyond our clock and the allowed skew')
     if (c.requester !== ctx.keys.id) throw new RefusedError('wrong-requester', 'commitment names another requester')
     const existing = ctx.book.txs.get(commitment.id)?.answer
     if (existing !== undefined) return existing.record
@@ -195,6 +197,7 @@ export class Requester {
     const settlement = decodeRecord(bytes, ['grid.settlement'] as const)
     const s = settlement.record.body
     if (s.provider !== remoteParty) throw new RefusedError('signer-not-peer', 'settlement is signed by another party than the stream peer')
+    if (fromTheFuture(s.issuedAt, ctx.clock)) throw new RefusedError('future-timestamp', 'settlement is dated beyond our clock and the allowed skew')
     const tx = ctx.book.txs.get(s.commitment)
     if (tx === undefined || tx.answer?.record.type !== 'grid.acceptance') throw new RefusedError('unknown-commitment', 'no accepted commitment of ours has this id')
     if (tx.dispute !== undefined) return tx.dispute.record

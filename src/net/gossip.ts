@@ -10,7 +10,7 @@ import { meshPeers, scoreTopic } from './scoring.js'
 import { decodeRecord, encodeRecord, type Verified } from '../records/envelope.js'
 import { RecordError } from '../records/errors.js'
 import { partyOfPeer } from '../identity/peer.js'
-import type { Clock } from '../node/clock.js'
+import { fromTheFuture, type Clock } from '../node/clock.js'
 
 export type RequestHandler = (request: Verified<'grid.request'>) => void
 
@@ -60,6 +60,7 @@ export class RequestChannel {
       const body = v.record.body
       if (body.marketplace !== marketplace) throw new RecordError('schema', `request for marketplace ${body.marketplace} published on ${marketplace}'s topic`)
       if (partyOfPeer(msg.from) !== body.requester) throw new RecordError('signer-not-peer', 'request signer is not the gossip publisher')
+      if (fromTheFuture(body.issuedAt, this.clock)) throw new RecordError('schema', `request dated ${new Date(body.issuedAt).toISOString()}, beyond our clock and the allowed skew`)
       if (body.expiresAt <= this.clock.now()) {
         this.count(this.stats.ignored, 'expired')
         return TopicValidatorResult.Ignore

@@ -33,3 +33,11 @@ export function scaledClock ({ wall, sim, speed }: ClockOrigin): Clock {
 }
 
 export const realClock = (): Clock => scaledClock({ wall: Date.now(), sim: Date.now(), speed: 1 })
+
+/** How far ahead of our clock a counterparty's record may be dated (clock skew between parties). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000
+
+/** A record dated beyond our clock plus the allowed skew: refused, never trusted. */
+export function fromTheFuture (issuedAt: number, clock: Clock): boolean {
+  return issuedAt > clock.now() + MAX_CLOCK_SKEW_MS
+}
