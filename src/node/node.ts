@@ -299,7 +299,7 @@ export class PairgridNode {
       streams: this.rpcStats,
       refusals: this.provider?.refusals,
       trade: this.trade?.status(),
-      building: this.building?.state(),
+      building: this.building === undefined ? undefined : { ...this.building.state(), responses: this.building.port.responses() },
       clock: { now: this.clock.now(), speed: this.clock.speed }
     }
   }
