@@ -7,6 +7,7 @@
 // is down, and the inverter falls back to idle when its controller is gone (the HVAC and EV
 // chargers run on their own). So a restart back-fills the gap from the last snapshot with no
 // order in effect. Dispatch orders live in memory only; the caller re-issues them after a restart.
+import { DurableReadings } from '../meter/durable-readings.js'
 import type { Logger } from 'pino'
 import type { KeyPair } from '../identity/ed25519.js'
 import type { NodeDb } from '../log/db.js'
@@ -81,14 +82,12 @@ interface RunningOrder {
   awaiting?: number
 }
 
-interface Waiter { t: number, resolve: () => void, reject: (err: Error) => void }
 
 export class BuildingRuntime {
   private readonly orders = new Map<string, RunningOrder>()
   private readonly responseLog = new ResponseLog()
   private readonly grid = new GridConditions()
-  private waiters: Waiter[] = []
-  private durableT: number
+  private readonly durable: DurableReadings
   private loadW = 0
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
@@ -103,7 +102,7 @@ export class BuildingRuntime {
     private readonly clock: Clock,
     private readonly logger?: Logger
   ) {
-    this.durableT = Math.floor(meter.t / meter.intervalMs) * meter.intervalMs
+    this.durable = new DurableReadings(Math.floor(meter.t / meter.intervalMs) * meter.intervalMs)
   }
 
   static async start (opts: BuildingRuntimeOptions): Promise<BuildingRuntime> {
@@ -173,23 +172,7 @@ export class BuildingRuntime {
 
   /** Resolves once the reading closing at `t` is durable; rejects on stop, failure or abort. */
   async waitForReading (t: number, signal?: AbortSignal): Promise<void> {
-    if (this.durableT >= t) return
-    if (this.failure !== undefined) throw this.failure
-    if (this.stopping) throw new Error('building runtime stopped')
-    signal?.throwIfAborted()
-    const { promise, resolve, reject } = Promise.withResolvers<void>()
-    const waiter: Waiter = { t, resolve, reject }
-    this.waiters.push(waiter)
-    const abort = (): void => {
-      this.waiters = this.waiters.filter(w => w !== waiter)
-      reject(signal?.reason as Error)
-    }
-    signal?.addEventListener('abort', abort, { once: true })
-    try {
-      await promise
-    } finally {
-      signal?.removeEventListener('abort', abort)
-    }
+    return await this.durable.wait(t, signal)
   }
 
   state (): BuildingStatus {
@@ -216,7 +199,7 @@ export class BuildingRuntime {
     await this.running
     // A clean stop keeps the partial interval; after a crash it is re-simulated idle.
     if (this.failure === undefined) await this.store.saveSnapshot(this.snapshot())
-    this.rejectWaiters(new Error('building runtime stopped'))
+    this.durable.close(new Error('building runtime stopped'))
   }
 
   private snapshot (): Snapshot {
@@ -230,7 +213,7 @@ export class BuildingRuntime {
         this.failure = err
         clearInterval(this.timer)
         this.logger?.error({ err: err.message }, 'building simulation stopped')
-        this.rejectWaiters(err)
+        this.durable.close(err)
       })
       .finally(() => { this.running = undefined })
   }
@@ -258,10 +241,7 @@ export class BuildingRuntime {
 
   private async persist (readings: Reading[], snap: Snapshot): Promise<void> {
     await this.store.append(readings, snap)
-    this.durableT = readings.at(-1)!.record.body.t
-    const due = this.waiters.filter(w => w.t <= this.durableT)
-    this.waiters = this.waiters.filter(w => w.t > this.durableT)
-    for (const w of due) w.resolve()
+    this.durable.reached(readings.at(-1)!.record.body.t)
   }
 
   /** The next step ends at the next whole second, or earlier where a window edge or a setpoint falls. */
@@ -368,8 +348,4 @@ export class BuildingRuntime {
     }
   }
 
-  private rejectWaiters (err: Error): void {
-    for (const w of this.waiters) w.reject(err)
-    this.waiters = []
-  }
 }

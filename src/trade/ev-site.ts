@@ -4,6 +4,7 @@
 // state they end go to disk in one batch, and a reading is durable before anyone waiting for it
 // is told. Stated model for downtime: the meter keeps measuring and the charger stops while the
 // node is down, so a restart back-fills the gap at `baseW`.
+import { DurableReadings } from '../meter/durable-readings.js'
 import type { Logger } from 'pino'
 import type { KeyPair } from '../identity/ed25519.js'
 import type { NodeDb } from '../log/db.js'
@@ -32,11 +33,9 @@ export interface EvSiteOptions {
   logger: Logger
 }
 
-interface Waiter { t: number, resolve: () => void, reject: (err: Error) => void }
 
 export class EvSiteRuntime implements OwnMeter {
-  private waiters: Waiter[] = []
-  private durableT: number
+  private readonly durable: DurableReadings
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopping = false
@@ -44,7 +43,7 @@ export class EvSiteRuntime implements OwnMeter {
   private drawW = 0
 
   private constructor (private readonly meter: SigningMeter, private readonly store: ReadingStore, private readonly opts: EvSiteOptions) {
-    this.durableT = Math.floor(meter.t / meter.intervalMs) * meter.intervalMs
+    this.durable = new DurableReadings(Math.floor(meter.t / meter.intervalMs) * meter.intervalMs)
   }
 
   /** Starts the site; also returns the charger state kept at the last stop, for its controller. */
@@ -77,23 +76,7 @@ export class EvSiteRuntime implements OwnMeter {
   }
 
   async waitForReading (t: number, signal?: AbortSignal): Promise<void> {
-    if (this.durableT >= t) return
-    if (this.failure !== undefined) throw this.failure
-    if (this.stopping) throw new Error('EV site stopped')
-    signal?.throwIfAborted()
-    const { promise, resolve, reject } = Promise.withResolvers<void>()
-    const waiter: Waiter = { t, resolve, reject }
-    this.waiters.push(waiter)
-    const abort = (): void => {
-      this.waiters = this.waiters.filter(w => w !== waiter)
-      reject(signal?.reason as Error)
-    }
-    signal?.addEventListener('abort', abort, { once: true })
-    try {
-      await promise
-    } finally {
-      signal?.removeEventListener('abort', abort)
-    }
+    return await this.durable.wait(t, signal)
   }
 
   async stop (): Promise<void> {
@@ -101,8 +84,7 @@ export class EvSiteRuntime implements OwnMeter {
     clearInterval(this.timer)
     await this.running
     if (this.failure === undefined) await this.store.saveSnapshot(this.snapshot())
-    for (const w of this.waiters) w.reject(new Error('EV site stopped'))
-    this.waiters = []
+    this.durable.close(new Error('EV site stopped'))
   }
 
   private snapshot (): Snapshot {
@@ -116,8 +98,7 @@ export class EvSiteRuntime implements OwnMeter {
         this.failure = err
         clearInterval(this.timer)
         this.opts.logger.error({ err: err.message }, 'EV site simulation stopped')
-        for (const w of this.waiters) w.reject(err)
-        this.waiters = []
+        this.durable.close(err)
       })
       .finally(() => { this.running = undefined })
   }
@@ -139,9 +120,6 @@ export class EvSiteRuntime implements OwnMeter {
 
   private async persist (readings: Reading[]): Promise<void> {
     await this.store.append(readings, this.snapshot())
-    this.durableT = readings.at(-1)!.record.body.t
-    const due = this.waiters.filter(w => w.t <= this.durableT)
-    this.waiters = this.waiters.filter(w => w.t > this.durableT)
-    for (const w of due) w.resolve()
+    this.durable.reached(readings.at(-1)!.record.body.t)
   }
 }
