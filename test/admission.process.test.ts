@@ -1,6 +1,7 @@
 // Admission over TCP between separate processes: parties that are unaccredited, expired,
 // revoked or in the wrong role are rejected at the gossip layer (as requesters) and at the
 // commit stream (as providers).
+import { BUILDING_ACCREDITATIONS, DR_AUTHORITIES, DR_MARKETPLACE, DR_PRICE } from './helpers/dr-marketplace.js'
 import { describe, it, expect, afterAll, beforeAll } from 'vitest'
 import { Cluster } from './helpers/cluster.js'
 import { parseScenario } from '../src/cli/devnet/scenario.js'
@@ -9,12 +10,6 @@ import { readKeyFile } from '../src/identity/keyfile.js'
 import { signRecord } from '../src/records/envelope.js'
 import type { Verified } from '../src/records/envelope.js'
 
-const PRICE = { mechanism: 'tariff', reference: 'tariff/dr', currency: 'USD', rate: 150_000, rateUnit: 'MWh' } as const
-const BUILDING_ACCREDITATIONS = [
-  { kind: 'interconnection', by: 'utility' },
-  { kind: 'dr-enrollment', by: 'utility' },
-  { kind: 'meter-certification', by: 'meter-certifier' }
-] as const
 
 const scenario = parseScenario({
   name: 'admission',
@@ -22,20 +17,8 @@ const scenario = parseScenario({
   speed: 120,
   startTimeUtc: '14:00',
   meterIntervalMs: 2000,
-  authorities: [{ name: 'meter-certifier', description: '' }, { name: 'regulator', description: '' }],
-  marketplaces: [{
-    name: 'dr', operator: 'utility', description: 'DR', priceMechanism: 'tariff', services: ['demand-response'], settlementMethods: ['pairgrid/dr-mbe/1'],
-    settlementIntervalsMs: [900_000], toleranceBp: 1000, minimumBid: { value: 1000, unit: 'W' },
-    roles: [
-      { kind: 'building', may: ['provide'], requires: ['interconnection', 'dr-enrollment', 'meter-certification'] },
-      { kind: 'community-energy', may: ['request'], requires: ['operating-license'] }
-    ],
-    trustedAccreditors: [
-      { kind: 'interconnection', accreditor: 'utility' }, { kind: 'dr-enrollment', accreditor: 'utility' },
-      { kind: 'meter-certification', accreditor: 'meter-certifier' }, { kind: 'operating-license', accreditor: 'regulator' }
-    ],
-    tariffs: [{ reference: 'tariff/dr', service: 'demand-response', price: PRICE }]
-  }],
+  authorities: DR_AUTHORITIES,
+  marketplaces: [DR_MARKETPLACE],
   parties: [
     { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr'], accreditations: [] },
     { name: 'good', kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] },
@@ -60,7 +43,7 @@ beforeAll(async () => {
   await cluster.waitForMesh(names, 'dr')
 }, 120_000)
 
-const dr = (kw: number): Parameters<Cluster['request']>[1] => ({ marketplace: 'dr', service: 'demand-response', quantity: { value: kw * 1000, unit: 'W' }, price: PRICE, settlementMethod: 'pairgrid/dr-mbe/1', toleranceBp: 1000, leadMinutes: 20 })
+const dr = (kw: number): Parameters<Cluster['request']>[1] => ({ marketplace: 'dr', service: 'demand-response', quantity: { value: kw * 1000, unit: 'W' }, price: DR_PRICE, settlementMethod: 'pairgrid/dr-mbe/1', toleranceBp: 1000, leadMinutes: 20 })
 
 describe('admission over TCP', () => {
   it('the commit stream rejects unaccredited, expired, revoked and wrong-role providers with signed reasons', async () => {

@@ -4,6 +4,7 @@
 // The honest nodes Reject them, gossipsub scoring graylists the flooder and prunes it from their
 // meshes, its further messages are dropped before validation, and the utility's own requests,
 // published every second throughout, keep being committed to and accepted.
+import { BUILDING_ACCREDITATIONS, DR_AUTHORITIES, DR_MARKETPLACE, DR_PRICE } from './helpers/dr-marketplace.js'
 import { describe, it, expect, afterAll, beforeAll } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -25,12 +26,6 @@ const FLOOD_MS = 10_000
 const BEFORE_MS = 6_000
 /** One in this many flood messages is junk bytes rather than a signed request. */
 const MALFORMED_EVERY = 10
-const PRICE = { mechanism: 'tariff', reference: 'tariff/dr', currency: 'USD', rate: 150_000, rateUnit: 'MWh' } as const
-const BUILDING_ACCREDITATIONS = [
-  { kind: 'interconnection', by: 'utility' },
-  { kind: 'dr-enrollment', by: 'utility' },
-  { kind: 'meter-certification', by: 'meter-certifier' }
-] as const
 
 const scenario = parseScenario({
   name: 'hostile-flood',
@@ -38,20 +33,8 @@ const scenario = parseScenario({
   speed: SPEED,
   startTimeUtc: '14:00',
   meterIntervalMs: 10_000,
-  authorities: [{ name: 'meter-certifier', description: '' }, { name: 'regulator', description: '' }],
-  marketplaces: [{
-    name: 'dr', operator: 'utility', description: 'DR', priceMechanism: 'tariff', services: ['demand-response'], settlementMethods: ['pairgrid/dr-mbe/1'],
-    settlementIntervalsMs: [900_000], toleranceBp: 1000, minimumBid: { value: 1000, unit: 'W' },
-    roles: [
-      { kind: 'building', may: ['provide'], requires: ['interconnection', 'dr-enrollment', 'meter-certification'] },
-      { kind: 'community-energy', may: ['request'], requires: ['operating-license'] }
-    ],
-    trustedAccreditors: [
-      { kind: 'interconnection', accreditor: 'utility' }, { kind: 'dr-enrollment', accreditor: 'utility' },
-      { kind: 'meter-certification', accreditor: 'meter-certifier' }, { kind: 'operating-license', accreditor: 'regulator' }
-    ],
-    tariffs: [{ reference: 'tariff/dr', service: 'demand-response', price: PRICE }]
-  }],
+  authorities: DR_AUTHORITIES,
+  marketplaces: [DR_MARKETPLACE],
   parties: [
     { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr'], accreditations: [] },
     { name: 'building-a', kind: 'building', marketplaces: ['dr'], building: 'default', accreditations: [...BUILDING_ACCREDITATIONS] },
@@ -114,7 +97,7 @@ describe('a peer flooding the request topic', () => {
       for (let i = 0; state.phase !== 'done' && i < 60; i++) {
         const tick = Date.now()
         const current = state.phase
-        const id = await cluster.request('utility', { marketplace: 'dr', service: 'demand-response', quantity: { value: 2000, unit: 'W' }, price: PRICE, settlementMethod: 'pairgrid/dr-mbe/1', toleranceBp: 1000, leadMinutes: 60 + 30 * i, durationMinutes: 15 })
+        const id = await cluster.request('utility', { marketplace: 'dr', service: 'demand-response', quantity: { value: 2000, unit: 'W' }, price: DR_PRICE, settlementMethod: 'pairgrid/dr-mbe/1', toleranceBp: 1000, leadMinutes: 60 + 30 * i, durationMinutes: 15 })
         published.push({ id, phase: current })
         await sleep(Math.max(0, 1000 - (Date.now() - tick)))
       }
@@ -127,7 +110,7 @@ describe('a peer flooding the request topic', () => {
       const start = Math.ceil((cluster.simNow() + 60 * 60_000) / 60_000) * 60_000
       const body: RequestBody = {
         marketplace: market, requester: rogue.id, service: 'demand-response', window: { start, end: start + 15 * 60_000 },
-        quantity: { value: 5000, unit: 'W' }, price: PRICE, settlementMethod: 'pairgrid/dr-mbe/1', settlementIntervalMs: 900_000, toleranceBp: 1000,
+        quantity: { value: 5000, unit: 'W' }, price: DR_PRICE, settlementMethod: 'pairgrid/dr-mbe/1', settlementIntervalMs: 900_000, toleranceBp: 1000,
         nonce: randomBytes(16).toString('hex'), issuedAt: cluster.simNow(), expiresAt: start
       }
       return encodeRecord(signRecord('grid.request', body, rogue).record)
