@@ -115,7 +115,8 @@ export async function call (net: PairgridLibp2p, peer: PeerId, protocol: string,
     const lp = lpStream(stream, { maxDataLength: limits.maxResponseBytes, maxBufferSize: limits.maxResponseBytes + PREFIX_BYTES })
     await lp.write(encoder.encode(JSON.stringify(request)), { signal })
     const response = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode((await lp.read({ signal })).subarray())) as unknown
-    await stream.close({ signal }).catch(() => {})
+    // The answer is in hand: close in the background rather than wait for the handshake.
+    void stream.close({ signal }).catch(() => {})
     if (typeof response === 'object' && response !== null && 'error' in response) {
       const e = (response as RpcError).error
       throw new RemoteError(String(e?.code), String(e?.detail))
