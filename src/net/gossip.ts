@@ -20,7 +20,6 @@ export type RequestAdmission = (request: Verified<'grid.request'>) => Promise<Ad
 export class RequestChannel {
   private readonly verified = new WeakMap<Uint8Array, Verified<'grid.request'>>()
   readonly stats: GossipStats = { accepted: 0, rejected: {}, ignored: {} }
-  private readonly topics = new Map<string, string>()
 
   constructor (
     private readonly net: PairgridLibp2p,
@@ -35,7 +34,6 @@ export class RequestChannel {
   /** Joins a marketplace's request topic; verified requests go to `onRequest`. */
   join (marketplace: string, onRequest?: RequestHandler): void {
     const topic = requestTopic(marketplace)
-    this.topics.set(topic, marketplace)
     this.pubsub.topicValidators.set(topic, (peer, msg) => this.validate(peer, msg, marketplace))
     scoreTopic(this.pubsub, topic)
     this.pubsub.subscribe(topic)
