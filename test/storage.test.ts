@@ -9,7 +9,7 @@
 //   (middle) or the witness (tail) notices.
 // - table file (*.ldb) truncated: open succeeds, the first read fails LEVEL_IO_ERROR.
 // - *.ldb overwritten: LEVEL_CORRUPTION ("corrupted compressed block contents", "bad entry in
-//   block") or LEVEL_DECODE_ERROR on read, a changed index key (caught by the index digest), or
+//   block") or LEVEL_DECODE_ERROR on read, a changed key or entry (caught by the chain checks), or
 //   nothing at all when the bytes land in table metadata LevelDB does not need.
 // - *.ldb deleted: open fails LEVEL_CORRUPTION "1 missing files".
 // - CURRENT deleted: with createIfMissing LevelDB would create an empty database and delete the
@@ -65,11 +65,11 @@ async function reopen (dir: string): Promise<number> {
 }
 
 /** Edits the raw `log` sublevel (and others) with the plain level API, as damage would. */
-async function tamper (dir: string, edit: (subs: { log: Sub, meta: Sub, idx: Sub }) => Promise<void>): Promise<void> {
+async function tamper (dir: string, edit: (subs: { log: Sub, meta: Sub }) => Promise<void>): Promise<void> {
   const db = await openDb(dir)
   const sub = (name: string): Sub => db.level.sublevel(name, { valueEncoding: 'json' }) as unknown as Sub
   try {
-    await edit({ log: sub('log'), meta: sub('meta'), idx: sub('idx') })
+    await edit({ log: sub('log'), meta: sub('meta') })
   } finally {
     await db.close()
   }
@@ -114,6 +114,38 @@ describe('storage: a damaged log is refused at open', () => {
     for await (const e of (await RecordLog.open(db)).all()) kinds.push(e.kind)
     await db.close()
     expect(kinds.filter(k => k === 'cosign')).toHaveLength(1)
+  })
+
+  it('lookups by transaction, type and party give the same entries before and after a reopen (index rebuilt at open)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pairgrid-storage-'))
+    dirs.push(dir)
+    const all = records()
+    const settlement = all.at(-1)!
+    const queries = [
+      { tx: settlement.id }, { type: 'grid.request' }, { party: meter.id }, { party: requester.id, type: 'grid.settlement' },
+      { tx: all[0]!.id }, { type: 'grid.request', party: provider.id }, {}
+    ]
+    const answers = async (log: RecordLog): Promise<number[][]> => await Promise.all(queries.map(async q => (await log.select(q, 1000)).map(e => e.seq)))
+    let db = await openDb(dir)
+    const log = await RecordLog.open(db)
+    for (const r of all) await log.append(r)
+    const before = await answers(log)
+    await db.close()
+    db = await openDb(dir)
+    const reopened = await RecordLog.open(db)
+    const after = await answers(reopened)
+    const limited = (await reopened.select({ type: 'meter.reading' }, 5)).map(e => e.seq)
+    await db.close()
+    expect(after).toEqual(before)
+    // What each lookup must find, from the records themselves.
+    expect(before[0]).toEqual([SIZE - 2, SIZE - 1]) // the settlement and its countersigned version
+    expect(before[1]).toEqual([...Array(12).keys()])
+    expect(before[2]).toEqual([...Array(22).keys()].map(i => 12 + i)) // the readings (a settlement names the meter only inside its metering)
+    expect(before[3]).toEqual([SIZE - 2, SIZE - 1])
+    expect(before[4]).toEqual([0])
+    expect(before[5]).toEqual([])
+    expect(before[6]).toEqual([...Array(SIZE).keys()])
+    expect(limited).toEqual([12, 13, 14, 15, 16])
   })
 
   it('an entry deleted in the middle', async () => {
@@ -177,13 +209,12 @@ describe('storage: a damaged log is refused at open', () => {
     await expectCorrupt(dir, new RegExp(`stored head says ${SIZE} entries ending in .*, the log holds ${SIZE - 3} .*\\(truncated or rewritten\\)`))
   })
 
-  it('entries and indexes deleted at the end with the stored head rewritten to match: the witness says more', async () => {
+  it('entries deleted at the end with the stored head rewritten to match: the witness says more', async () => {
     const dir = await makeLog()
-    await tamper(dir, async ({ log, meta, idx }) => {
+    await tamper(dir, async ({ log, meta }) => {
       const cut = SIZE - 3
       const hash = (await log.get(seqKey(cut)) as LogEntry).prev
       for (let s = cut; s < SIZE; s++) await log.del(seqKey(s))
-      for await (const k of idx.keys()) if (Number(k.slice(-12)) >= cut) await idx.del(k)
       await meta.put('head', { size: cut, hash })
     })
     await expectCorrupt(dir, new RegExp(`the log holds ${SIZE - 3} entries but had reached ${SIZE} .*acknowledged entries lost from its end`))
@@ -199,24 +230,6 @@ describe('storage: a damaged log is refused at open', () => {
     const dir = await makeLog()
     await rm(join(dir, WITNESS))
     await expectCorrupt(dir, /head witness pairgrid-log-head is missing while the log holds/)
-  })
-
-  it('an index entry deleted or changed', async () => {
-    const dir = await makeLog()
-    await tamper(dir, async ({ idx }) => {
-      for await (const k of idx.keys()) { await idx.del(k); break }
-    })
-    await expectCorrupt(dir, /the index holds \d+ entries, the log implies \d+ \(index damaged or rewritten\)/)
-
-    const dir2 = await makeLog()
-    await tamper(dir2, async ({ idx }) => {
-      for await (const k of idx.keys()) {
-        if (!k.startsWith('type!')) continue
-        await idx.put(k, 999)
-        break
-      }
-    })
-    await expectCorrupt(dir2, /the index holds \d+ entries, the log implies \d+ with different keys/)
   })
 
   it('a log from before head witnesses gets one at its first open', async () => {
@@ -292,7 +305,7 @@ describe('storage: byte-level damage to the LevelDB files', () => {
       await damage(table, (await stat(table)).size)
       const outcome = await reopen(dir).then(size => size, (e: Error) => e)
       if (typeof outcome === 'number') {
-        // The bytes hit table metadata LevelDB does not need: every entry, index and head checked out.
+        // The bytes hit table metadata LevelDB does not need: every entry and the head checked out.
         expect(outcome, what).toBe(SIZE)
       } else {
         expect([LogCorruptError, StorageError].some(t => outcome instanceof t), `${what}: ${outcome.message}`).toBe(true)

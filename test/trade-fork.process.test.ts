@@ -1,16 +1,14 @@
 // A producer that rewrites its history is caught at the next settlement: after one trade the
 // buyer holds a checkpoint of the producer's log; the producer (stopped) rewrites its first entry
-// consistently — re-signed, hash chain, index, head and witness recomputed, so its node starts —
+// consistently — re-signed, hash chain, head and witness recomputed, so its node starts —
 // and the buyer disputes the next settlement with `fork-detected`.
 import { describe, it, expect, afterAll } from 'vitest'
 import { Cluster, scenarioFile } from './helpers/cluster.js'
 import { stopNode } from '../src/cli/devnet/processes.js'
 import { parseScenario } from '../src/cli/devnet/scenario.js'
-import { openDb, readRegister, writeRegister } from '../src/log/db.js'
-import { leafHash } from '../src/log/merkle.js'
+import { openDb } from '../src/log/db.js'
+import { rewriteLogEntry } from './helpers/forge.js'
 import type { LogEntry } from '../src/log/record-log.js'
-import { canonicalBytes } from '../src/records/canonical.js'
-import { toHex } from '../src/records/bytes.js'
 import { signRecord, verifyRecord } from '../src/records/envelope.js'
 import { readKeyFile } from '../src/identity/keyfile.js'
 import { dataPaths } from '../src/node/data-dir.js'
@@ -20,40 +18,21 @@ const MIN = 60_000
 let c: Cluster | undefined
 afterAll(async () => { await c?.destroy() })
 
-const seqKey = (seq: number): string => seq.toString().padStart(12, '0')
-
 /** Rewrites entry 0 (an offer) with another price, re-signed, and everything that hashes over it. */
 async function rewriteFirstEntry (dir: string): Promise<{ before: string, after: string }> {
   const keys = await readKeyFile(dataPaths(dir).partyKey)
   const db = await openDb(dataPaths(dir).db)
+  let first: LogEntry
   try {
-    const entries = db.level.sublevel<string, LogEntry>('log', { valueEncoding: 'json' })
-    const index = db.level.sublevel<string, number>('idx', { valueEncoding: 'json' })
-    const meta = db.level.sublevel<string, unknown>('meta', { valueEncoding: 'json' })
-    const all = await entries.values().all()
-    const first = all[0]!
-    if (first.record.type !== 'trade.offer') throw new Error(`entry 0 is a ${first.record.type}`)
-    const body = first.record.body as { price: { currency: string, rate: number } }
-    const forged = signRecord('trade.offer', { ...body, price: { ...body.price, rate: body.price.rate - 5_000 } } as never, keys)
-    let prev = '0'.repeat(64)
-    const batch = []
-    for (const e of all) {
-      const entry: LogEntry = e.seq === 0 ? { ...e, prev, id: forged.id, record: forged.record } : { ...e, prev }
-      prev = toHex(leafHash(canonicalBytes(entry)))
-      batch.push({ type: 'put' as const, sublevel: entries, key: seqKey(entry.seq), value: entry })
-    }
-    await db.level.batch([
-      ...batch,
-      { type: 'del', sublevel: index, key: `id!${first.id}!${seqKey(0)}` },
-      { type: 'put', sublevel: index, key: `id!${forged.id}!${seqKey(0)}`, value: 0 },
-      { type: 'put', sublevel: meta, key: 'head', value: { size: all.length, hash: prev } }
-    ] as never)
-    const witness = await readRegister(dataPaths(dir).db, 'pairgrid-log-head')
-    await writeRegister(dataPaths(dir).db, 'pairgrid-log-head', (witness?.n ?? 0) + 1, { size: all.length, hash: prev })
-    return { before: first.id, after: forged.id }
+    first = (await db.level.sublevel<string, LogEntry>('log', { valueEncoding: 'json' }).values({ limit: 1 }).all())[0]!
   } finally {
     await db.close()
   }
+  if (first.record.type !== 'trade.offer') throw new Error(`entry 0 is a ${first.record.type}`)
+  const body = first.record.body as { price: { currency: string, rate: number } }
+  const forged = signRecord('trade.offer', { ...body, price: { ...body.price, rate: body.price.rate - 5_000 } } as never, keys)
+  await rewriteLogEntry(dataPaths(dir).db, 0, forged.record)
+  return { before: first.id, after: forged.id }
 }
 
 describe('ledger state at trade settlement', () => {

@@ -1,6 +1,6 @@
 // One LevelDB per node. Sublevels keep the log, its indexes, meter readings and node state apart.
 import { Level } from 'level'
-import { open, readdir, readFile } from 'node:fs/promises'
+import { open, readdir, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sha256, toHex } from '../records/bytes.js'
 import { GroupCommitter } from './group-commit.js'
@@ -10,6 +10,8 @@ export interface NodeDb {
   dir: string
   level: Level<string, unknown>
   committer: GroupCommitter
+  /** A register file in the LevelDB dir, kept open until close. */
+  register: (name: string) => RegisterWriter
   close: () => Promise<void>
 }
 
@@ -46,12 +48,19 @@ export async function openDb (dir: string): Promise<NodeDb> {
     throw new StorageError(dir, code, `${cause.message}${hint}`)
   }
   const committer = new GroupCommitter(level)
+  const registers: RegisterWriter[] = []
   return {
     dir,
     level,
     committer,
+    register: (name) => {
+      const r = new RegisterWriter(dir, name)
+      registers.push(r)
+      return r
+    },
     close: async () => {
       await committer.drain().catch(() => {})
+      await Promise.all(registers.map(async r => await r.close()))
       await level.close()
     }
   }
@@ -89,28 +98,56 @@ export async function readRegister (dir: string, name: string): Promise<Register
   return slots.reduce((a, b) => b.n > a.n ? b : a)
 }
 
-/** Writes value number `n` of a register (slot n % 2) and returns once it is on disk. */
-export async function writeRegister (dir: string, name: string, n: number, value: unknown): Promise<void> {
+function slotBytes (name: string, n: number, value: unknown): Buffer {
   const payload = JSON.stringify({ n, value })
   const slot = Buffer.alloc(SLOT, ' ')
   if (slot.write(`${toHex(sha256(Buffer.from(payload)))} ${payload}`) > SLOT - 1) throw new Error(`${name}: value too large for a register slot`)
   slot.write('\n', SLOT - 1)
+  return slot
+}
+
+/** Opens (or creates, durably) a register file for writing. */
+async function openRegister (dir: string, name: string): Promise<FileHandle> {
   const path = join(dir, name)
-  let created = false
-  const file = await open(path, 'r+').catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err
-    created = true
-    return await open(path, 'wx', 0o600)
-  })
   try {
-    await file.write(slot, 0, SLOT, (n % 2) * SLOT)
-    await file.datasync()
-  } finally {
-    await file.close()
+    return await open(path, 'r+')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
+  const file = await open(path, 'wx', 0o600)
   // A new file's name is durable only once its directory is synced.
-  if (created) {
-    const d = await open(dir, 'r')
-    try { await d.sync() } finally { await d.close() }
+  const d = await open(dir, 'r')
+  try { await d.sync() } finally { await d.close() }
+  return file
+}
+
+/**
+ * Successive values of one register through a file kept open: a write is one pwrite and one
+ * fdatasync. Writes must not overlap (the caller serializes them).
+ */
+export class RegisterWriter {
+  private file: Promise<FileHandle> | undefined
+  private n = 0
+
+  constructor (private readonly dir: string, private readonly name: string) {}
+
+  /** Continues the numbering of a register read back at open. */
+  resume (n: number): void { this.n = Math.max(this.n, n) }
+
+  async write (value: unknown): Promise<void> {
+    const slot = slotBytes(this.name, ++this.n, value)
+    this.file ??= openRegister(this.dir, this.name)
+    const file = await this.file.catch((err: Error) => {
+      this.file = undefined
+      throw err
+    })
+    await file.write(slot, 0, SLOT, (this.n % 2) * SLOT)
+    await file.datasync()
+  }
+
+  async close (): Promise<void> {
+    const file = this.file
+    this.file = undefined
+    if (file !== undefined) await (await file.catch(() => undefined))?.close()
   }
 }

@@ -12,6 +12,7 @@ export class GroupCommitter {
   private queue: Pending[] = []
   private flushing = false
   private failure: Error | undefined
+  private readonly groupHooks: Array<() => BatchOp[]> = []
   /** Number of synced batches written; with `writes` it shows how well commits group. */
   batches = 0
   writes = 0
@@ -19,6 +20,9 @@ export class GroupCommitter {
   constructor (private readonly db: Db) {}
 
   get failed (): Error | undefined { return this.failure }
+
+  /** `hook` is called as each batch is formed and may add ops to it (a head written once per batch). */
+  onGroup (hook: () => BatchOp[]): void { this.groupHooks.push(hook) }
 
   write (ops: BatchOp[]): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure)
@@ -36,7 +40,9 @@ export class GroupCommitter {
       this.queue = []
       try {
         // classic-level honours `sync` (fsync before the callback); abstract-level's type omits it.
-        await this.db.batch(group.flatMap(p => p.ops), { sync: true } as object)
+        const ops = group.flatMap(p => p.ops)
+        for (const hook of this.groupHooks) ops.push(...hook())
+        await this.db.batch(ops, { sync: true } as object)
         this.batches++
         for (const p of group) p.resolve()
       } catch (err) {

@@ -4,15 +4,17 @@
 // LevelDB cannot tell a write-ahead log truncated after the fact from a write torn by a crash:
 // it drops the tail silently, stored head included (same batch). So the head is also kept in a
 // witness file beside LevelDB, written once the batch is on disk and before the append resolves.
+// Each entry is stored as its canonical JSON (the bytes its leaf hash covers, so encoded once),
+// with one head per batch; lookups go through an in-memory index (log-index.ts).
 import type { AbstractSublevel } from 'abstract-level'
 import type { Level } from 'level'
 import { canonicalBytes } from '../records/canonical.js'
 import { toHex } from '../records/bytes.js'
 import { recordId, verifyRecord, type Envelope, type Verified } from '../records/envelope.js'
-import type { RecordType } from '../records/registry.js'
 import { leafHash, MerkleAccumulator } from './merkle.js'
 import type { BatchOp, GroupCommitter } from './group-commit.js'
-import { readRegister, writeRegister, type NodeDb, type Register } from './db.js'
+import { readRegister, type NodeDb, type Register, type RegisterWriter } from './db.js'
+import { LogIndex, type LogQuery } from './log-index.js'
 
 export const GENESIS = '0'.repeat(64)
 
@@ -40,54 +42,12 @@ interface StoredHead { size: number, hash: string }
 const seqKey = (seq: number): string => seq.toString().padStart(12, '0')
 const WITNESS = 'pairgrid-log-head'
 
-/** Ids a record points at; the index under them finds a transaction's records. */
-export function referencedIds (record: Envelope): string[] {
-  const b = record.body as Record<string, unknown>
-  return ['request', 'commitment', 'acceptance', 'settlement', 'offer', 'certificate'].flatMap(k => typeof b[k] === 'string' ? [b[k] as string] : [])
-}
+const encoder = new TextEncoder()
 
-/** Parties a record names, for the by-counterparty index. */
-export function namedParties (record: Envelope): string[] {
-  const b = record.body as Record<string, unknown>
-  const parties = ['requester', 'provider', 'by', 'against', 'meter', 'producer', 'buyer'].flatMap(k => typeof b[k] === 'string' ? [b[k] as string] : [])
-  return [...new Set(parties)]
-}
-
-/** The index keys of an entry (each maps to its seq), deduplicated so the open-time digest can count them. */
-export function indexKeys (entry: LogEntry): string[] {
-  const key = seqKey(entry.seq)
-  return [...new Set([
-    `id!${entry.id}!${key}`,
-    `type!${entry.record.type}!${key}`,
-    ...referencedIds(entry.record).map(ref => `ref!${ref}!${key}`),
-    ...namedParties(entry.record).map(p => `party!${p}!${key}`)
-  ])]
-}
-
-/**
- * Order-independent digest of index entries: sums of two 32-bit string hashes, and a count. It
- * guards against damage, not forgery (whoever can write the files can rewrite everything), and
- * a hash in plain JS costs a tenth of a SHA-256 call on every index entry at every start.
- */
-class IndexDigest {
-  count = 0
-  private a = 0
-  private b = 0
-  add (key: string, seq: unknown): void {
-    const text = `${key}\0${JSON.stringify(seq)}`
-    let a = 0x811c9dc5
-    let b = 0x9747b28c
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i)
-      a = Math.imul(a ^ c, 0x01000193)
-      b = Math.imul(b ^ c, 0x5bd1e995)
-    }
-    this.a = (this.a + a) >>> 0
-    this.b = (this.b + b) >>> 0
-    this.count++
-  }
-
-  equals (other: IndexDigest): boolean { return this.count === other.count && this.a === other.a && this.b === other.b }
+/** An entry's canonical bytes; with the record's canonical JSON at hand, without re-encoding it (keys sort id, kind, prev, record, seq). */
+export function entryBytes (entry: LogEntry, recordText?: string): Uint8Array {
+  if (recordText === undefined) return canonicalBytes(entry)
+  return encoder.encode(`{"id":${JSON.stringify(entry.id)},"kind":${JSON.stringify(entry.kind)},"prev":${JSON.stringify(entry.prev)},"record":${recordText},"seq":${entry.seq}}`)
 }
 
 function isEntry (value: unknown): value is LogEntry {
@@ -104,8 +64,8 @@ function isStoredHead (value: unknown): value is StoredHead {
 
 export class RecordLog {
   private readonly entries: Sub
-  private readonly index: Sub
   private readonly meta: Sub
+  private readonly index = new LogIndex()
   private readonly committer: GroupCommitter
   private readonly tree = new MerkleAccumulator()
   private readonly leafHashes: Uint8Array[] = []
@@ -113,21 +73,29 @@ export class RecordLog {
   private headHash = GENESIS
   /** Highest head known durable in LevelDB, and the size the witness file holds. */
   private durable: StoredHead = { size: 0, hash: GENESIS }
+  /** Head size last handed to a batch: each batch carries at most one head put. */
+  private queuedHead = 0
   private witnessed = -1
-  private witnessN = 0
+  private readonly witnessFile: RegisterWriter
   private witnessWrite: Promise<void> | undefined
   private failure: Error | undefined
 
   private constructor (private readonly db: NodeDb) {
     this.entries = db.level.sublevel('log', { valueEncoding: 'json' }) as unknown as Sub
-    this.index = db.level.sublevel('idx', { valueEncoding: 'json' }) as unknown as Sub
     this.meta = db.level.sublevel('meta', { valueEncoding: 'json' }) as unknown as Sub
     this.committer = db.committer
+    this.witnessFile = db.register(WITNESS)
+    // Runs as each batch is formed: every entry admitted so far is in it or an earlier batch.
+    this.committer.onGroup(() => {
+      if (this.tree.size === this.queuedHead) return []
+      this.queuedHead = this.tree.size
+      return [{ type: 'put', sublevel: this.meta, key: 'head', value: { size: this.tree.size, hash: this.headHash } }]
+    })
   }
 
   /**
    * Opens the log and checks it whole: the hash chain, every entry's id against its record, the
-   * indexes, the stored head and the witness. Any fault throws LogCorruptError naming it.
+   * stored head and the witness. Any fault throws LogCorruptError naming it.
    * Signatures are not verified here (auditLog, `pairgrid verify --data`).
    */
   static async open (db: NodeDb): Promise<RecordLog> {
@@ -147,7 +115,6 @@ export class RecordLog {
   private corrupt (message: string): LogCorruptError { return new LogCorruptError(this.db.dir, message) }
 
   private async check (): Promise<void> {
-    const expectedIndex = new IndexDigest()
     let expected = 0
     for await (const [key, value] of this.entries.iterator()) {
       if (!isEntry(value)) throw this.corrupt(`entry ${key} is not a log entry`)
@@ -161,7 +128,6 @@ export class RecordLog {
       } catch (err) {
         throw err instanceof LogCorruptError ? err : this.corrupt(`entry ${expected} cannot be hashed: ${(err as Error).message}`)
       }
-      for (const k of indexKeys(value)) expectedIndex.add(k, expected)
       expected++
     }
     const head = await this.meta.get('head')
@@ -170,9 +136,7 @@ export class RecordLog {
       throw this.corrupt(`stored head says ${said}, the log holds ${expected} ending in ${this.headHash.slice(0, 12)}… (truncated or rewritten)`)
     }
     await this.checkWitness()
-    const storedIndex = new IndexDigest()
-    for await (const [key, seq] of this.index.iterator()) storedIndex.add(key, seq)
-    if (!storedIndex.equals(expectedIndex)) throw this.corrupt(`the index holds ${storedIndex.count} entries, the log implies ${expectedIndex.count}${storedIndex.count === expectedIndex.count ? ' with different keys' : ''} (index damaged or rewritten)`)
+    this.queuedHead = expected
     // All checked: bring a lagging witness up to the log, then flag that this log has one.
     this.durable = { size: expected, hash: this.headHash }
     await this.witness(expected)
@@ -197,7 +161,7 @@ export class RecordLog {
     if (!isStoredHead(witness)) throw this.corrupt(`the head witness ${WITNESS} does not hold a log head`)
     if (witness.size > size) throw this.corrupt(`the log holds ${size} entries but had reached ${witness.size} (${WITNESS}): acknowledged entries lost from its end (LevelDB files truncated or damaged)`)
     if (witness.size > 0 && toHex(this.leafHashes[witness.size - 1]!) !== witness.hash) throw this.corrupt(`entry ${witness.size - 1} does not hash to what ${WITNESS} recorded (rewritten)`)
-    this.witnessN = stored.n
+    this.witnessFile.resume(stored.n)
     this.witnessed = witness.size
   }
 
@@ -212,7 +176,7 @@ export class RecordLog {
   private async writeWitness (): Promise<void> {
     const head = this.durable
     try {
-      await writeRegister(this.db.dir, WITNESS, ++this.witnessN, head)
+      await this.witnessFile.write(head)
       this.witnessed = head.size
     } catch (err) {
       this.failure ??= new Error(`durable write failed: cannot write ${WITNESS} in ${this.db.dir}: ${(err as Error).message}`)
@@ -222,13 +186,16 @@ export class RecordLog {
     }
   }
 
-  private admit (entry: LogEntry): Uint8Array {
-    const hash = leafHash(canonicalBytes(entry))
+  /** Takes an entry into the chain, tree and index; returns its canonical bytes. */
+  private admit (entry: LogEntry, recordText?: string): Uint8Array {
+    const bytes = entryBytes(entry, recordText)
+    const hash = leafHash(bytes)
     this.leafHashes.push(hash)
     this.tree.append(hash)
     this.headHash = toHex(hash)
     this.sigCounts.set(entry.id, Math.max(this.sigCounts.get(entry.id) ?? 0, entry.record.sigs.length))
-    return hash
+    this.index.add(entry.seq, entry.id, entry.record)
+    return bytes
   }
 
   get head (): LogHead {
@@ -250,13 +217,11 @@ export class RecordLog {
     const known = this.sigCounts.get(signed.id)
     if (known !== undefined && known >= signed.record.sigs.length) return Promise.resolve(undefined)
     const entry: LogEntry = { seq: this.tree.size, prev: this.headHash, kind: known === undefined ? 'record' : 'cosign', id: signed.id, record: signed.record }
-    this.admit(entry)
+    const bytes = this.admit(entry, signed.canonical)
     const head = { size: entry.seq + 1, hash: this.headHash }
-    const ops: BatchOp[] = [
-      { type: 'put', sublevel: this.entries, key: seqKey(entry.seq), value: entry },
-      { type: 'put', sublevel: this.meta, key: 'head', value: head },
-      ...indexKeys(entry).map(key => ({ type: 'put' as const, sublevel: this.index, key, value: entry.seq }))
-    ]
+    // Stored as its canonical JSON, read back by the sublevel's JSON decoding; the key carries the
+    // sublevel's prefix already (cheaper than delegating the op to the sublevel).
+    const ops: BatchOp[] = [{ type: 'put', key: this.entries.prefixKey(seqKey(entry.seq), 'utf8'), value: bytes, valueEncoding: 'view' } as BatchOp]
     return this.committer.write(ops).then(async () => {
       // Batches resolve in order: this head and every one before it are on disk.
       if (head.size > this.durable.size) this.durable = head
@@ -269,28 +234,11 @@ export class RecordLog {
     return await this.entries.get(seqKey(seq)) as LogEntry | undefined
   }
 
-  private async seqsUnder (prefix: string): Promise<number[]> {
-    const seqs: number[] = []
-    for await (const value of this.index.values({ gt: prefix, lt: prefix + '\xff' })) seqs.push(value as number)
-    return seqs
+  /** The first `limit` entries matching every given filter (all entries when none is given), in log order. */
+  async select (query: LogQuery, limit: number): Promise<LogEntry[]> {
+    const seqs = this.index.select(query, this.tree.size, limit)
+    return await this.entries.getMany(seqs.map(seqKey)) as LogEntry[]
   }
-
-  private async entriesUnder (prefix: string): Promise<LogEntry[]> {
-    const seqs = await this.seqsUnder(prefix)
-    const found = await this.entries.getMany(seqs.map(seqKey))
-    return found as LogEntry[]
-  }
-
-  /** The latest (most signed) version of a record. */
-  async get<T extends RecordType = RecordType> (id: string): Promise<Verified<T> | undefined> {
-    const versions = await this.entriesUnder(`id!${id}!`)
-    const last = versions.at(-1)
-    return last === undefined ? undefined : { id, record: last.record as Envelope<T> }
-  }
-
-  async referencing (id: string): Promise<LogEntry[]> { return await this.entriesUnder(`ref!${id}!`) }
-  async ofType (type: RecordType): Promise<LogEntry[]> { return await this.entriesUnder(`type!${type}!`) }
-  async naming (party: string): Promise<LogEntry[]> { return await this.entriesUnder(`party!${party}!`) }
 
   async * all (): AsyncGenerator<LogEntry> {
     for await (const value of this.entries.values()) yield value as LogEntry

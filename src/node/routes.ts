@@ -3,7 +3,6 @@ import { HttpError, validated, type Route } from './control.js'
 import { PublishRequestInput } from './control-schemas.js'
 import type { PairgridNode } from './node.js'
 import { isRecordType } from '../records/registry.js'
-import { referencedIds, namedParties } from '../log/record-log.js'
 import { verifyRecord } from '../records/envelope.js'
 import { CREDENTIAL_TYPES } from '../credentials/store.js'
 import { tradeRoutes } from '../trade/routes.js'
@@ -22,17 +21,10 @@ export function controlRoutes (node: PairgridNode): Record<string, Route> {
       const type = query.get('type')
       const tx = query.get('tx')
       const party = query.get('party')
-      const limit = Math.min(Number(query.get('limit') ?? 1000), 10_000)
+      const limit = Number(query.get('limit') ?? 1000)
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw new HttpError(400, 'limit must be an integer from 1 to 10000')
       if (type !== null && !isRecordType(type)) throw new HttpError(400, `unknown record type ${type}`)
-      const out = []
-      for await (const e of node.log.all()) {
-        if (type !== null && e.record.type !== type) continue
-        if (tx !== null && e.id !== tx && !referencedIds(e.record).includes(tx)) continue
-        if (party !== null && !namedParties(e.record).includes(party)) continue
-        out.push(e)
-        if (out.length >= limit) break
-      }
-      return out
+      return await node.log.select({ ...(type !== null ? { type } : {}), ...(tx !== null ? { tx } : {}), ...(party !== null ? { party } : {}) }, limit)
     },
     'POST /v1/credentials': async ({ body }) => {
       const records = (body as { records?: unknown })?.records

@@ -2,7 +2,7 @@
 // unsigned form {v, type, body}, so countersigning adds a signature without changing the id.
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { canonicalBytes } from './canonical.js'
+import { canonicalBytes, canonicalize } from './canonical.js'
 import { fromBase64url, sha256, toBase64url, toHex } from './bytes.js'
 import { RecordError } from './errors.js'
 import { bodyChecker, isRecordType, recordSpecs, type BodyOf, type RecordType } from './registry.js'
@@ -28,6 +28,8 @@ export interface Envelope<T extends RecordType = RecordType> {
 export interface Verified<T extends RecordType = RecordType> {
   id: string
   record: Envelope<T>
+  /** The record's canonical JSON, when signing or verifying has already built it. */
+  canonical?: string
 }
 
 export const EnvelopeSchema = Type.Object({
@@ -44,8 +46,21 @@ const envelopeCheck = TypeCompiler.Compile(EnvelopeSchema)
 const encoder = new TextEncoder()
 const domainPrefix = encoder.encode(SIGNATURE_DOMAIN + '\0')
 
+function unsignedText (type: RecordType, body: unknown): string {
+  return canonicalize({ v: ENVELOPE_VERSION, type, body })
+}
+
 function unsignedBytes (type: RecordType, body: unknown): Uint8Array {
-  return canonicalBytes({ v: ENVELOPE_VERSION, type, body })
+  return encoder.encode(unsignedText(type, body))
+}
+
+/**
+ * The envelope's canonical JSON from its unsigned form: keys sort as body, sigs, type, v, so the
+ * signatures go in before the unsigned form's fixed `,"type":…,"v":1}` ending.
+ */
+function envelopeText (unsigned: string, type: RecordType, sigs: Signature[]): string {
+  const tail = `,"type":${JSON.stringify(type)},"v":${ENVELOPE_VERSION}}`
+  return `${unsigned.slice(0, unsigned.length - tail.length)},"sigs":${canonicalize(sigs)}${tail}`
 }
 
 function signingMessage (type: RecordType, unsigned: Uint8Array): Uint8Array {
@@ -62,9 +77,10 @@ export function recordId (record: Pick<Envelope, 'type' | 'body'>): string {
 }
 
 export function signRecord<T extends RecordType> (type: T, body: BodyOf<T>, keys: KeyPair): Verified<T> {
-  const unsigned = unsignedBytes(type, body)
-  const sig = toBase64url(keys.sign(signingMessage(type, unsigned)))
-  return { id: toHex(sha256(unsigned)), record: { v: ENVELOPE_VERSION, type, body, sigs: [{ by: keys.id, sig }] } }
+  const text = unsignedText(type, body)
+  const unsigned = encoder.encode(text)
+  const sigs = [{ by: keys.id, sig: toBase64url(keys.sign(signingMessage(type, unsigned))) }]
+  return { id: toHex(sha256(unsigned)), record: { v: ENVELOPE_VERSION, type, body, sigs }, canonical: envelopeText(text, type, sigs) }
 }
 
 /** Adds the next expected signature (countersign). Refuses a signer the record does not name next. */
@@ -74,8 +90,9 @@ export function countersign<T extends RecordType> (signed: Verified<T>, keys: Ke
   if (expected[record.sigs.length] !== keys.id) {
     throw new RecordError('unexpected-signer', `${record.type} does not expect a signature from ${keys.id} at position ${record.sigs.length}`)
   }
-  const sig = toBase64url(keys.sign(signingMessage(record.type, unsignedBytes(record.type, record.body))))
-  return { id: signed.id, record: { ...record, sigs: [...record.sigs, { by: keys.id, sig }] } }
+  const text = unsignedText(record.type, record.body)
+  const sigs = [...record.sigs, { by: keys.id, sig: toBase64url(keys.sign(signingMessage(record.type, encoder.encode(text)))) }]
+  return { id: signed.id, record: { ...record, sigs }, canonical: envelopeText(text, record.type, sigs) }
 }
 
 function expectedSigners (record: Pick<Envelope, 'type' | 'body'>): string[] {
@@ -120,7 +137,8 @@ export function verifyRecord<T extends RecordType = RecordType> (value: unknown,
   const signers = expectedSigners(env)
   if (env.sigs.length < spec.minSignatures) throw new RecordError('missing-signature', `${env.type} needs ${spec.minSignatures} signature(s)`)
   if (env.sigs.length > signers.length) throw new RecordError('unexpected-signer', `${env.type} carries more signatures than it names signers`)
-  const unsigned = unsignedBytes(env.type, env.body)
+  const text = unsignedText(env.type, env.body)
+  const unsigned = encoder.encode(text)
   const msg = signingMessage(env.type, unsigned)
   env.sigs.forEach((s, i) => {
     if (s.by !== signers[i]) throw new RecordError('unexpected-signer', `${env.type} signature ${i} is by ${s.by}, expected ${signers[i] ?? 'nobody'}`)
@@ -129,7 +147,7 @@ export function verifyRecord<T extends RecordType = RecordType> (value: unknown,
     if (toBase64url(sig) !== s.sig) throw new RecordError('bad-signature', `${env.type} signature ${i} is not canonical base64url`)
     if (!verifySignature(s.by, msg, sig)) throw new RecordError('bad-signature', `${env.type} signature ${i} by ${s.by} does not verify`)
   })
-  return { id: toHex(sha256(unsigned)), record: env as Envelope<T> }
+  return { id: toHex(sha256(unsigned)), record: env as Envelope<T>, canonical: envelopeText(text, env.type, env.sigs) }
 }
 
 /** Decodes bytes from the network into a verified record. Throws RecordError with a typed code. */

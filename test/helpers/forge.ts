@@ -6,8 +6,8 @@ import { canonicalBytes } from '../../src/records/canonical.js'
 import { toHex } from '../../src/records/bytes.js'
 import { recordId, type Envelope } from '../../src/records/envelope.js'
 import { leafHash } from '../../src/log/merkle.js'
-import { GENESIS, indexKeys, type LogEntry } from '../../src/log/record-log.js'
-import { readRegister, writeRegister } from '../../src/log/db.js'
+import { GENESIS, type LogEntry } from '../../src/log/record-log.js'
+import { readRegister, RegisterWriter } from '../../src/log/db.js'
 
 export async function rewriteLogEntry (dbDir: string, index: number, record: Envelope): Promise<void> {
   const level = new Level<string, unknown>(dbDir, { valueEncoding: 'json' })
@@ -22,16 +22,23 @@ export async function rewriteLogEntry (dbDir: string, index: number, record: Env
       e.prev = prev
       prev = toHex(leafHash(canonicalBytes(e)))
     }
-    const idx = level.sublevel<string, number>('idx', { valueEncoding: 'json' })
-    await idx.clear()
     await level.batch([
       ...entries.map(e => ({ type: 'put' as const, sublevel: log, key: e.seq.toString().padStart(12, '0'), value: e })),
-      ...entries.flatMap(e => indexKeys(e).map(key => ({ type: 'put' as const, sublevel: idx, key, value: e.seq }))),
       { type: 'put' as const, sublevel: meta, key: 'head', value: { size: entries.length, hash: prev } }
     ])
-    const witness = await readRegister(dbDir, 'pairgrid-log-head')
-    await writeRegister(dbDir, 'pairgrid-log-head', (witness?.n ?? 0) + 1, { size: entries.length, hash: prev })
+    await writeWitness(dbDir, { size: entries.length, hash: prev })
   } finally {
     await level.close()
+  }
+}
+
+/** Overwrites the log's head witness, as a forger must. */
+export async function writeWitness (dbDir: string, head: { size: number, hash: string }): Promise<void> {
+  const witness = new RegisterWriter(dbDir, 'pairgrid-log-head')
+  witness.resume((await readRegister(dbDir, 'pairgrid-log-head'))?.n ?? 0)
+  try {
+    await witness.write(head)
+  } finally {
+    await witness.close()
   }
 }
