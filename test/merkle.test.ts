@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, it, expect } from 'vitest'
 import {
   MerkleAccumulator,
+  MerkleTree,
   consistencyProof,
   inclusionProof,
   leafHash,
@@ -494,6 +495,43 @@ describe('MerkleAccumulator', () => {
     const acc = new MerkleAccumulator()
     expect(() => acc.append(new Uint8Array(31))).toThrow(RangeError)
     expect(acc.size).toBe(0)
+  })
+})
+
+describe('MerkleTree (stored subtrees)', () => {
+  it('gives, at every earlier size, the root and proofs the leaf hashes give (sizes 1..70, every pair)', () => {
+    const hashes = leafHashesOf(70)
+    const tree = new MerkleTree()
+    hashes.forEach(h => tree.append(h))
+    const probes = new Probes()
+    expect(hex(tree.root(0))).toBe(ROOTS[0])
+    for (let n = 1; n <= hashes.length; n++) {
+      const prefix = hashes.slice(0, n)
+      probes.check(hex(tree.root(n)) === hex(rootFromLeafHashes(prefix)), true, () => `root at ${n}`)
+      for (let i = 0; i < n; i++) probes.check(hexes(tree.inclusionProof(i, n)).join() === hexes(inclusionProof(i, prefix)).join(), true, () => `inclusion ${i} at ${n}`)
+      for (let m = 1; m <= n; m++) probes.check(hexes(tree.consistencyProof(m, n)).join() === hexes(consistencyProof(m, prefix)).join(), true, () => `consistency ${m} → ${n}`)
+    }
+    expect(probes.failures).toEqual([])
+  })
+
+  it('reproduces the known-answer roots and proofs', () => {
+    const tree = new MerkleTree()
+    VECTOR_LEAF_HASHES.forEach(h => tree.append(h))
+    for (let n = 0; n <= 8; n++) expect(hex(tree.root(n))).toBe(ROOTS[n])
+    for (const { size1, size2, proof } of CONSISTENCY_VECTORS) expect(hexes(tree.consistencyProof(size1, size2))).toEqual(proof)
+  })
+
+  it('refuses sizes it has not reached, bad indexes and bad leaf hashes; keeps its state from callers', () => {
+    const tree = new MerkleTree()
+    VECTOR_LEAF_HASHES.slice(0, 4).forEach(h => tree.append(h))
+    expect(() => tree.root(5)).toThrow(RangeError)
+    expect(() => tree.root(-1)).toThrow(RangeError)
+    expect(() => tree.inclusionProof(4, 4)).toThrow(RangeError)
+    expect(() => tree.consistencyProof(0, 4)).toThrow(RangeError)
+    expect(() => tree.consistencyProof(3, 5)).toThrow(RangeError)
+    expect(() => tree.append(new Uint8Array(31))).toThrow(RangeError)
+    tree.root(4).fill(0)
+    expect(hex(tree.root(4))).toBe(ROOTS[4])
   })
 })
 

@@ -41,7 +41,7 @@ export function inclusionProof (index: number, leafHashes: Uint8Array[]): Uint8A
     throw new RangeError(`leaf index ${index} outside tree of size ${leafHashes.length}`)
   }
   const proof: Uint8Array[] = []
-  pathInto(proof, index, leafHashes, 0, leafHashes.length)
+  pathInto(proof, index, (a, b) => rangeRoot(leafHashes, a, b), 0, leafHashes.length)
   return proof
 }
 
@@ -50,7 +50,7 @@ export function consistencyProof (size1: number, leafHashes: Uint8Array[]): Uint
     throw new RangeError(`size ${size1} not in 1..${leafHashes.length}`)
   }
   const proof: Uint8Array[] = []
-  subproofInto(proof, size1, leafHashes, 0, leafHashes.length, true)
+  subproofInto(proof, size1, (a, b) => rangeRoot(leafHashes, a, b), 0, leafHashes.length, true)
   return proof
 }
 
@@ -193,17 +193,20 @@ function rangeRoot (hashes: Uint8Array[], start: number, end: number): Uint8Arra
   return nodeHash(rangeRoot(hashes, start, start + k), rangeRoot(hashes, start + k, end))
 }
 
+/** MTH over leaves [start, end): from the leaf hashes, or from a tree's stored subtrees. */
+type RangeRoot = (start: number, end: number) => Uint8Array
+
 // PATH(m, D[start:end]) of RFC 9162 2.1.3.1, appended bottom-up to out.
-function pathInto (out: Uint8Array[], m: number, hashes: Uint8Array[], start: number, end: number): void {
+function pathInto (out: Uint8Array[], m: number, root: RangeRoot, start: number, end: number): void {
   const n = end - start
   if (n === 1) return
   const k = splitPoint(n)
   if (m < k) {
-    pathInto(out, m, hashes, start, start + k)
-    out.push(rangeRoot(hashes, start + k, end))
+    pathInto(out, m, root, start, start + k)
+    out.push(root(start + k, end))
   } else {
-    pathInto(out, m - k, hashes, start + k, end)
-    out.push(rangeRoot(hashes, start, start + k))
+    pathInto(out, m - k, root, start + k, end)
+    out.push(root(start, start + k))
   }
 }
 
@@ -211,23 +214,83 @@ function pathInto (out: Uint8Array[], m: number, hashes: Uint8Array[], start: nu
 function subproofInto (
   out: Uint8Array[],
   m: number,
-  hashes: Uint8Array[],
+  root: RangeRoot,
   start: number,
   end: number,
   b: boolean
 ): void {
   const n = end - start
   if (m === n) {
-    if (!b) out.push(rangeRoot(hashes, start, end))
+    if (!b) out.push(root(start, end))
     return
   }
   const k = splitPoint(n)
   if (m <= k) {
-    subproofInto(out, m, hashes, start, start + k, b)
-    out.push(rangeRoot(hashes, start + k, end))
+    subproofInto(out, m, root, start, start + k, b)
+    out.push(root(start + k, end))
   } else {
-    subproofInto(out, m - k, hashes, start + k, end, false)
-    out.push(rangeRoot(hashes, start, start + k))
+    subproofInto(out, m - k, root, start + k, end, false)
+    out.push(root(start, start + k))
+  }
+}
+
+/**
+ * An append-only tree that keeps the hash of every complete, aligned subtree (about 2n hashes).
+ * Every subtree MTH splits off on its left is one of those, so the root at any earlier size and
+ * any proof cost O(log² n) hashes instead of rehashing the leaves.
+ */
+export class MerkleTree {
+  /** levels[h][i]: the subtree over leaves [i·2^h, (i+1)·2^h). levels[0] are the leaf hashes. */
+  readonly #levels: Uint8Array[][] = [[]]
+
+  get size (): number { return this.#levels[0]!.length }
+
+  get leaves (): readonly Uint8Array[] { return this.#levels[0]! }
+
+  append (leafHash: Uint8Array): void {
+    if (!isHash(leafHash)) throw new RangeError(`leaf hash must be ${HASH_SIZE} bytes`)
+    let level = this.#levels[0]!
+    level.push(leafHash)
+    for (let h = 0; level.length % 2 === 0; h++) {
+      const up = this.#levels[h + 1] ??= []
+      up.push(nodeHash(level[level.length - 2]!, level[level.length - 1]!))
+      level = up
+    }
+  }
+
+  readonly #range: RangeRoot = (start, end) => {
+    const n = end - start
+    if (n === 1) return this.#levels[0]![start]!
+    if (isPowerOfTwo(n) && start % n === 0) return this.#levels[Math.log2(n)]![start / n]!
+    const k = splitPoint(n)
+    return nodeHash(this.#range(start, start + k), this.#range(start + k, end))
+  }
+
+  #checkSize (size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.size) throw new RangeError(`size ${size} not in 0..${this.size}`)
+  }
+
+  /** The root the tree had at `size` leaves. */
+  root (size = this.size): Uint8Array {
+    this.#checkSize(size)
+    return size === 0 ? EMPTY_ROOT.slice() : this.#range(0, size).slice()
+  }
+
+  inclusionProof (index: number, size = this.size): Uint8Array[] {
+    this.#checkSize(size)
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new RangeError(`leaf index ${index} outside tree of size ${size}`)
+    const proof: Uint8Array[] = []
+    pathInto(proof, index, this.#range, 0, size)
+    return proof
+  }
+
+  /** Proof that the tree at `size2` extends the tree at `size1` (1 ≤ size1 ≤ size2). */
+  consistencyProof (size1: number, size2 = this.size): Uint8Array[] {
+    this.#checkSize(size2)
+    if (!Number.isSafeInteger(size1) || size1 < 1 || size1 > size2) throw new RangeError(`size ${size1} not in 1..${size2}`)
+    const proof: Uint8Array[] = []
+    subproofInto(proof, size1, this.#range, 0, size2, true)
+    return proof
   }
 }
 

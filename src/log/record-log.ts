@@ -11,7 +11,7 @@ import type { Level } from 'level'
 import { canonicalBytes } from '../records/canonical.js'
 import { toHex } from '../records/bytes.js'
 import { recordId, verifyRecord, type Envelope, type Verified } from '../records/envelope.js'
-import { leafHash, MerkleAccumulator } from './merkle.js'
+import { leafHash, MerkleTree } from './merkle.js'
 import type { BatchOp, GroupCommitter } from './group-commit.js'
 import { readRegister, type NodeDb, type Register, type RegisterWriter } from './db.js'
 import { LogIndex, type LogQuery } from './log-index.js'
@@ -67,8 +67,8 @@ export class RecordLog {
   private readonly meta: Sub
   private readonly index = new LogIndex()
   private readonly committer: GroupCommitter
-  private readonly tree = new MerkleAccumulator()
-  private readonly leafHashes: Uint8Array[] = []
+  /** The RFC 9162 tree over the entries' leaf hashes, for checkpoints and proofs at any size. */
+  readonly tree = new MerkleTree()
   private readonly sigCounts = new Map<string, number>()
   private headHash = GENESIS
   /** Highest head known durable in LevelDB, and the size the witness file holds. */
@@ -160,7 +160,7 @@ export class RecordLog {
     const witness = stored.value
     if (!isStoredHead(witness)) throw this.corrupt(`the head witness ${WITNESS} does not hold a log head`)
     if (witness.size > size) throw this.corrupt(`the log holds ${size} entries but had reached ${witness.size} (${WITNESS}): acknowledged entries lost from its end (LevelDB files truncated or damaged)`)
-    if (witness.size > 0 && toHex(this.leafHashes[witness.size - 1]!) !== witness.hash) throw this.corrupt(`entry ${witness.size - 1} does not hash to what ${WITNESS} recorded (rewritten)`)
+    if (witness.size > 0 && toHex(this.tree.leaves[witness.size - 1]!) !== witness.hash) throw this.corrupt(`entry ${witness.size - 1} does not hash to what ${WITNESS} recorded (rewritten)`)
     this.witnessFile.resume(stored.n)
     this.witnessed = witness.size
   }
@@ -190,7 +190,6 @@ export class RecordLog {
   private admit (entry: LogEntry, recordText?: string): Uint8Array {
     const bytes = entryBytes(entry, recordText)
     const hash = leafHash(bytes)
-    this.leafHashes.push(hash)
     this.tree.append(hash)
     this.headHash = toHex(hash)
     this.sigCounts.set(entry.id, Math.max(this.sigCounts.get(entry.id) ?? 0, entry.record.sigs.length))
@@ -202,8 +201,6 @@ export class RecordLog {
     return { size: this.tree.size, hash: this.headHash, root: toHex(this.tree.root()) }
   }
 
-  /** Leaf hashes of every entry, for inclusion and consistency proofs. */
-  get leaves (): readonly Uint8Array[] { return this.leafHashes }
 
   has (id: string): boolean { return this.sigCounts.has(id) }
 
