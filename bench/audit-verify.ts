@@ -111,8 +111,8 @@ export async function run ({ quick }: BenchOptions): Promise<BenchResult[]> {
   const raw = rawEd25519Us()
   const rawRate = 1e6 / raw.verifyUs
   const sample = presign(quick ? 1_000 : 3_000)
-  for (const s of sample.slice(0, 300)) verifyRecord(s.record)
-  const inMemory = sample.length / (timeEach(1, () => { for (const s of sample) verifyRecord(s.record) })[0]! / 1e6)
+  for (const s of sample.slice(0, 300)) verifyRecord(s.record, undefined, { fresh: true })
+  const inMemory = sample.length / (timeEach(1, () => { for (const s of sample) verifyRecord(s.record, undefined, { fresh: true }) })[0]! / 1e6)
   say(`verifyRecord on the same kind of records in memory: ${Math.round(inMemory).toLocaleString('en-US')} records/s; raw node:crypto verify ${Math.round(rawRate).toLocaleString('en-US')}/s`)
 
   const meterIntervalMs = 10_000

@@ -108,3 +108,39 @@ describe('signed envelopes', () => {
     expect(codeOf(enc(noSig))).toBe('schema')
   })
 })
+
+describe('verified-signature cache', () => {
+  it('a signature verified once vouches only for its own record, signer and bytes', () => {
+    const keys = generateKeyPair()
+    const other = generateKeyPair()
+    const a = signRecord('meter.reading', sampleReading(keys.id, 1), keys)
+    const b = signRecord('meter.reading', sampleReading(keys.id, 2), keys)
+    expect(verifyRecord(a.record).id).toBe(a.id)
+    expect(verifyRecord(a.record).id).toBe(a.id) // from the cache
+    const code = (f: () => unknown): string | undefined => { try { f(); return undefined } catch (err) { return (err as RecordError).code } }
+    // The same signature on another body, a's signature on b, a's signature claimed by another signer: all still checked.
+    expect(code(() => verifyRecord({ ...a.record, body: { ...a.record.body, importWh: a.record.body.importWh + 1 } }))).toBe('bad-signature')
+    expect(code(() => verifyRecord({ ...b.record, sigs: a.record.sigs }))).toBe('bad-signature')
+    const reading = sampleReading(other.id, 1)
+    expect(code(() => verifyRecord({ ...a.record, body: reading, sigs: [{ by: other.id, sig: a.record.sigs[0]!.sig }] }))).toBe('bad-signature')
+  })
+
+  it('fresh verification checks the signature again and gives the same answer', () => {
+    const keys = generateKeyPair()
+    const a = signRecord('meter.reading', sampleReading(keys.id, 3), keys)
+    verifyRecord(a.record)
+    expect(verifyRecord(a.record, undefined, { fresh: true })).toEqual(verifyRecord(a.record))
+    expect(decodeRecord(encodeRecord(a.record), undefined, undefined, { fresh: true }).id).toBe(a.id)
+  })
+
+  it('verified records carry their canonical JSON, equal to canonicalize of the record', () => {
+    const keys = generateKeyPair()
+    const signed = signRecord('meter.reading', sampleReading(keys.id, 4), keys)
+    expect(signed.canonical).toBe(canonicalize(signed.record))
+    expect(verifyRecord(signed.record).canonical).toBe(canonicalize(signed.record))
+    const req = generateKeyPair()
+    const settlement = signRecord('grid.settlement', sampleSettlement(keys.id, req.id, keys.id), keys)
+    const both = countersign(settlement, req)
+    expect(both.canonical).toBe(canonicalize(both.record))
+  })
+})

@@ -71,7 +71,7 @@ export function verifyBundle (value: unknown): BundleVerdict {
   const byType = new Map<RecordType, Verified>()
   for (const [i, raw] of value.records.entries()) {
     let v: Verified
-    try { v = verifyRecord(raw) } catch (err) { return { ok: false, fault: `record ${i}: ${(err as Error).message}` } }
+    try { v = verifyRecord(raw, undefined, { fresh: true }) } catch (err) { return { ok: false, fault: `record ${i}: ${(err as Error).message}` } }
     if (byType.has(v.record.type)) return { ok: false, fault: `record ${i}: a second ${v.record.type}` }
     byType.set(v.record.type, v)
   }
@@ -89,7 +89,7 @@ export function verifyBundle (value: unknown): BundleVerdict {
   }
   for (const [i, raw] of value.credentials.entries()) {
     let v: Verified
-    try { v = verifyRecord(raw, ['party.profile', 'credential.accreditation'] as const) } catch (err) { return { ok: false, fault: `credential ${i}: ${(err as Error).message}` } }
+    try { v = verifyRecord(raw, ['party.profile', 'credential.accreditation'] as const, { fresh: true }) } catch (err) { return { ok: false, fault: `credential ${i}: ${(err as Error).message}` } }
     const b = v.record.body as { party?: string, subject?: string, kind?: string, meter?: string, accreditor?: string }
     if ((b.party ?? b.subject) !== c.provider) return { ok: false, fault: `credential ${i} is about another party than the provider` }
     // A party cannot certify its own meter.

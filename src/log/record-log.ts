@@ -247,7 +247,7 @@ export async function auditLog (log: RecordLog): Promise<{ entries: number, faul
   let entries = 0
   for await (const entry of log.all()) {
     try {
-      const v = verifyRecord(entry.record)
+      const v = verifyRecord(entry.record, undefined, { fresh: true })
       if (v.id !== entry.id) return { entries, fault: `entry ${entry.seq}: id ${entry.id} does not match its record (${v.id})` }
     } catch (err) {
       return { entries, fault: `entry ${entry.seq} (${entry.record.type} ${entry.id}): ${(err as Error).message}` }

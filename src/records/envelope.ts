@@ -112,10 +112,24 @@ function depthOf (value: unknown, limit: number): number {
 }
 
 /**
+ * Signatures this process has verified, as `id signer signature`: the id is the SHA-256 of the
+ * unsigned form (type and body), so an entry vouches for exactly one message, key and signature.
+ * Settlements of transactions on one meter carry the same readings; each is verified once.
+ * Bounded, oldest dropped first.
+ */
+const verifiedSignatures = new Set<string>()
+const VERIFIED_SIGNATURES_MAX = 32_768
+
+export interface VerifyOptions {
+  /** Verify every signature even if this process verified it before (audits measure and trust nothing). */
+  fresh?: boolean
+}
+
+/**
  * Checks an already-parsed value as a record: envelope shape, body schema, semantic checks,
  * then every signature against the parties the body names, in order.
  */
-export function verifyRecord<T extends RecordType = RecordType> (value: unknown, allowed?: readonly T[]): Verified<T> {
+export function verifyRecord<T extends RecordType = RecordType> (value: unknown, allowed?: readonly T[], opts: VerifyOptions = {}): Verified<T> {
   if (depthOf(value, MAX_DEPTH + 1) > MAX_DEPTH) throw new RecordError('too-deep', `record nests deeper than ${MAX_DEPTH} levels`)
   if (!envelopeCheck.Check(value)) {
     const first = envelopeCheck.Errors(value).First()
@@ -139,19 +153,25 @@ export function verifyRecord<T extends RecordType = RecordType> (value: unknown,
   if (env.sigs.length > signers.length) throw new RecordError('unexpected-signer', `${env.type} carries more signatures than it names signers`)
   const text = unsignedText(env.type, env.body)
   const unsigned = encoder.encode(text)
-  const msg = signingMessage(env.type, unsigned)
+  const id = toHex(sha256(unsigned))
+  let msg: Uint8Array | undefined
   env.sigs.forEach((s, i) => {
     if (s.by !== signers[i]) throw new RecordError('unexpected-signer', `${env.type} signature ${i} is by ${s.by}, expected ${signers[i] ?? 'nobody'}`)
     const sig = fromBase64url(s.sig)
     // base64url of 64 bytes leaves 4 slack bits: only the canonical spelling is one signature.
     if (toBase64url(sig) !== s.sig) throw new RecordError('bad-signature', `${env.type} signature ${i} is not canonical base64url`)
+    const key = `${id} ${s.by} ${s.sig}`
+    if (opts.fresh !== true && verifiedSignatures.has(key)) return
+    msg ??= signingMessage(env.type, unsigned)
     if (!verifySignature(s.by, msg, sig)) throw new RecordError('bad-signature', `${env.type} signature ${i} by ${s.by} does not verify`)
+    verifiedSignatures.add(key)
+    if (verifiedSignatures.size > VERIFIED_SIGNATURES_MAX) verifiedSignatures.delete(verifiedSignatures.values().next().value!)
   })
-  return { id: toHex(sha256(unsigned)), record: env as Envelope<T>, canonical: envelopeText(text, env.type, env.sigs) }
+  return { id, record: env as Envelope<T>, canonical: envelopeText(text, env.type, env.sigs) }
 }
 
 /** Decodes bytes from the network into a verified record. Throws RecordError with a typed code. */
-export function decodeRecord<T extends RecordType = RecordType> (bytes: Uint8Array, allowed?: readonly T[], maxBytes = MAX_RECORD_BYTES): Verified<T> {
+export function decodeRecord<T extends RecordType = RecordType> (bytes: Uint8Array, allowed?: readonly T[], maxBytes = MAX_RECORD_BYTES, opts: VerifyOptions = {}): Verified<T> {
   if (bytes.length > maxBytes) throw new RecordError('oversized', `record of ${bytes.length} bytes exceeds ${maxBytes}`)
   let value: unknown
   try {
@@ -159,7 +179,7 @@ export function decodeRecord<T extends RecordType = RecordType> (bytes: Uint8Arr
   } catch (err) {
     throw new RecordError('malformed-json', `not UTF-8 JSON: ${(err as Error).message}`)
   }
-  return verifyRecord(value, allowed)
+  return verifyRecord(value, allowed, opts)
 }
 
 export function encodeRecord (record: Envelope): Uint8Array {
