@@ -105,25 +105,87 @@ export async function serve (net: PairgridLibp2p, protocol: string, limits: RpcL
   }, { maxInboundStreams: RPC_MAX_INBOUND_STREAMS, maxOutboundStreams: RPC_MAX_INBOUND_STREAMS })
 }
 
+/**
+ * Our streams open to one peer on one protocol: at most half of what the peer accepts (a stream
+ * we closed may still count there until its close reaches it); calls beyond wait their turn
+ * instead of having their streams reset.
+ */
+export const RPC_MAX_OUTBOUND_STREAMS = RPC_MAX_INBOUND_STREAMS / 2
+
+class Slots {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  get idle (): boolean { return this.active === 0 && this.waiting.length === 0 }
+
+  async take (signal: AbortSignal): Promise<void> {
+    if (this.active < RPC_MAX_OUTBOUND_STREAMS) {
+      this.active++
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      const turn = (): void => {
+        signal.removeEventListener('abort', abort)
+        this.active++
+        resolve()
+      }
+      const abort = (): void => {
+        this.waiting.splice(this.waiting.indexOf(turn), 1)
+        reject(signal.reason)
+      }
+      this.waiting.push(turn)
+      signal.addEventListener('abort', abort, { once: true })
+    })
+  }
+
+  release (): void {
+    this.active--
+    this.waiting.shift()?.()
+  }
+}
+
+const outbound = new WeakMap<PairgridLibp2p, Map<string, Slots>>()
+
+/** Takes one of our stream slots to `peer` on `protocol`; returns its release. */
+async function takeSlot (net: PairgridLibp2p, peer: PeerId, protocol: string, signal: AbortSignal): Promise<() => void> {
+  let byKey = outbound.get(net)
+  if (byKey === undefined) outbound.set(net, byKey = new Map())
+  const key = `${peer.toString()} ${protocol}`
+  let slots = byKey.get(key)
+  if (slots === undefined) byKey.set(key, slots = new Slots())
+  await slots.take(signal)
+  const taken = slots
+  return () => {
+    taken.release()
+    if (taken.idle) byKey.delete(key)
+  }
+}
+
 /** Sends one request and returns the parsed response; a typed remote error becomes RemoteError. */
 export async function call (net: PairgridLibp2p, peer: PeerId, protocol: string, request: unknown, limits: RpcLimits): Promise<unknown> {
   const signal = AbortSignal.timeout(limits.timeoutMs)
-  const stream = await net.dialProtocol(peer, protocol, { signal })
+  const release = await takeSlot(net, peer, protocol, signal)
+  // The slot is ours until the stream is closed or aborted, not just until the answer is in.
+  let closed: Promise<unknown> = Promise.resolve()
   try {
-    // The whole response is buffered before it is returned: the default 4 MB buffer would fail
-    // every response above it (telemetry and signals may be 8 and 24 MB).
-    const lp = lpStream(stream, { maxDataLength: limits.maxResponseBytes, maxBufferSize: limits.maxResponseBytes + PREFIX_BYTES })
-    await lp.write(encoder.encode(JSON.stringify(request)), { signal })
-    const response = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode((await lp.read({ signal })).subarray())) as unknown
-    // The answer is in hand: close in the background rather than wait for the handshake.
-    void stream.close({ signal }).catch(() => {})
-    if (typeof response === 'object' && response !== null && 'error' in response) {
-      const e = (response as RpcError).error
-      throw new RemoteError(String(e?.code), String(e?.detail))
+    const stream = await net.dialProtocol(peer, protocol, { signal })
+    try {
+      // The whole response is buffered before it is returned: the default 4 MB buffer would fail
+      // every response above it (telemetry and signals may be 8 and 24 MB).
+      const lp = lpStream(stream, { maxDataLength: limits.maxResponseBytes, maxBufferSize: limits.maxResponseBytes + PREFIX_BYTES })
+      await lp.write(encoder.encode(JSON.stringify(request)), { signal })
+      const response = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode((await lp.read({ signal })).subarray())) as unknown
+      // The answer is in hand: close in the background rather than wait for the handshake.
+      closed = stream.close({ signal }).catch(() => {})
+      if (typeof response === 'object' && response !== null && 'error' in response) {
+        const e = (response as RpcError).error
+        throw new RemoteError(String(e?.code), String(e?.detail))
+      }
+      return response
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
     }
-    return response
-  } catch (err) {
-    stream.abort(err as Error)
-    throw err
+  } finally {
+    void closed.then(release)
   }
 }

@@ -1,0 +1,52 @@
+// The request/response streams over real libp2p on loopback TCP: a burst of calls to one peer
+// beyond what it accepts at once is queued on our side, not reset on its side.
+import { describe, it, expect, afterAll } from 'vitest'
+import { pino } from 'pino'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createNet, type PairgridLibp2p } from '../src/net/libp2p.js'
+import { call, serve, RPC_MAX_INBOUND_STREAMS, RPC_MAX_OUTBOUND_STREAMS, type RpcStats } from '../src/net/rpc.js'
+
+const nets: PairgridLibp2p[] = []
+afterAll(async () => { await Promise.all(nets.map(async n => { await n.stop() })) })
+
+const limits = { maxRequestBytes: 1024, maxResponseBytes: 1024, timeoutMs: 20_000 }
+
+async function pair (): Promise<[PairgridLibp2p, PairgridLibp2p]> {
+  const [a, b] = await Promise.all([0, 1].map(async () => await createNet({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })))
+  nets.push(a!, b!)
+  await a!.dial(b!.getMultiaddrs()[0]!)
+  return [a!, b!]
+}
+
+describe('rpc calls to one peer', () => {
+  it(`a burst of ${RPC_MAX_INBOUND_STREAMS * 5} concurrent calls all get their answers; at most ${RPC_MAX_OUTBOUND_STREAMS} are open at once`, async () => {
+    const [a, b] = await pair()
+    const stats: RpcStats = { served: 0, refused: {} }
+    let open = 0
+    let most = 0
+    await serve(b, '/pairgrid-test/slow/1', limits, async (bytes) => {
+      most = Math.max(most, ++open)
+      await new Promise(resolve => setTimeout(resolve, 20))
+      open--
+      return { echo: JSON.parse(new TextDecoder().decode(bytes)) as unknown }
+    }, pino({ level: 'silent' }), stats)
+    const n = RPC_MAX_INBOUND_STREAMS * 5
+    const answers = await Promise.all(Array.from({ length: n }, async (_, i) => await call(a, b.peerId, '/pairgrid-test/slow/1', { i }, limits)))
+    expect(answers).toEqual(Array.from({ length: n }, (_, i) => ({ echo: { i } })))
+    expect(stats.served).toBe(n)
+    expect(stats.refused).toEqual({})
+    expect(most).toBeLessThanOrEqual(RPC_MAX_OUTBOUND_STREAMS)
+    expect(most).toBeGreaterThan(1)
+  })
+
+  it('a call still waiting for a stream slot when its time is up fails with the timeout', async () => {
+    const [a, b] = await pair()
+    const release = Promise.withResolvers<void>()
+    await serve(b, '/pairgrid-test/held/1', limits, async () => { await release.promise; return { ok: true } }, pino({ level: 'silent' }), { served: 0, refused: {} })
+    const held = Array.from({ length: RPC_MAX_OUTBOUND_STREAMS }, async () => await call(a, b.peerId, '/pairgrid-test/held/1', {}, limits))
+    const late = call(a, b.peerId, '/pairgrid-test/held/1', {}, { ...limits, timeoutMs: 300 })
+    await expect(late).rejects.toThrow(/timeout|abort/i)
+    release.resolve()
+    expect(await Promise.all(held)).toEqual(held.map(() => ({ ok: true })))
+  })
+})
