@@ -53,11 +53,28 @@ export class Ledger {
     await this.db.committer.write([{ type: 'put', sublevel: this.sub as never, key: party, value: cp }])
   }
 
+  private readonly current = new Map<string, Promise<Exchange>>()
+
   /**
    * Asks the party for a checkpoint (its current one, or the one at `at`) with a proof that it
-   * extends the checkpoint we hold; verifies and keeps it.
+   * extends the checkpoint we hold; verifies and keeps it. Asks for the current one made while
+   * another is on its way share it: any checkpoint the party's log had serves a settlement, and a
+   * burst of settlements with one counterparty makes one exchange, not one each.
    */
   async exchange (party: string, at?: LogCheckpoint): Promise<Exchange> {
+    if (at !== undefined) return await this.exchangeOnce(party, at)
+    const running = this.current.get(party)
+    if (running !== undefined) return await running
+    const started = this.exchangeOnce(party)
+    this.current.set(party, started)
+    try {
+      return await started
+    } finally {
+      this.current.delete(party)
+    }
+  }
+
+  private async exchangeOnce (party: string, at?: LogCheckpoint): Promise<Exchange> {
     const held = this.heldBy.get(party) ?? { size: 0, root: '' }
     // An older checkpoint than the one we hold (settlements checked out of signing order): the
     // one we hold must then extend it.
