@@ -22,25 +22,55 @@ export interface BenchMarket {
   /** Name of the requesting party (the marketplace operator) and of the buildings. */
   requester: string
   buildings: string[]
-  /** Marketplace id (its governance record's id). */
+  /** Marketplace id (its governance record's id); with a marketplace per building, the first one's. */
   marketplace: string
+  /** The marketplace id building i is in. */
+  marketplaceOf: (i: number) => string
   dir: (name: string) => string
   cleanup: () => Promise<void>
+  /** Leaves the dirs in place at exit (for digging into the nodes' logs). */
+  keep: () => void
 }
 
-export async function provisionBench (buildingCount: number, tag: string, meterIntervalMs?: number): Promise<BenchMarket> {
+export interface BenchShape {
+  /** Meter reading interval of every building (default: the slice's). */
+  meterIntervalMs?: number
+  /** One marketplace per building, all operated by the requester: each request reaches one building (a pair). */
+  marketplacePerBuilding?: boolean
+  /** The marketplaces' settlement interval (default: the slice's). */
+  settlementIntervalMs?: number
+  /** The marketplaces' minimum bid in W (default 500). */
+  minimumBidW?: number
+}
+
+export async function provisionBench (buildingCount: number, tag: string, shape: BenchShape = {}): Promise<BenchMarket> {
   const slice = await readScenario(join(packageRoot(), 'devnet', 'slice.json'))
   const market = slice.marketplaces[0]!
   const template = slice.parties.find(p => p.building !== undefined)
   const operator = slice.parties.find(p => p.name === market.operator)
   if (template === undefined || operator === undefined) throw new Error('devnet/slice.json has no building or no operator to copy')
   const buildings = Array.from({ length: buildingCount }, (_, i) => `building-${i + 1}`)
+  const marketNames = shape.marketplacePerBuilding === true ? buildings.map((_, i) => `${market.name}-${i + 1}`) : [market.name]
+  const marketOf = (i: number): string => marketNames[shape.marketplacePerBuilding === true ? i : 0]!
+  const marketplaces = marketNames.map(name => ({
+    ...market,
+    name,
+    minimumBid: { value: shape.minimumBidW ?? 500, unit: 'W' },
+    ...(shape.settlementIntervalMs !== undefined ? { settlementIntervalsMs: [shape.settlementIntervalMs] } : {})
+  }))
+  // The template's marketplace-scoped accreditations follow the building into its marketplace.
+  const building = (name: string, i: number): typeof template => ({
+    ...template,
+    name,
+    marketplaces: [marketOf(i)],
+    accreditations: template.accreditations.map(a => a.scope === market.name ? { ...a, scope: marketOf(i) } : a)
+  })
   const scenario = parseScenario({
     ...slice,
     name: `bench-${tag}`,
-    ...(meterIntervalMs !== undefined ? { meterIntervalMs } : {}),
-    marketplaces: [{ ...market, minimumBid: { value: 500, unit: 'W' } }],
-    parties: [{ ...operator, marketplaces: [market.name] }, ...buildings.map(name => ({ ...template, name, marketplaces: [market.name] }))],
+    ...(shape.meterIntervalMs !== undefined ? { meterIntervalMs: shape.meterIntervalMs } : {}),
+    marketplaces,
+    parties: [{ ...operator, marketplaces: marketNames }, ...buildings.map(building)],
     frameworks: [],
     requests: []
   }, `bench-${tag}`)
@@ -49,9 +79,12 @@ export async function provisionBench (buildingCount: number, tag: string, meterI
   try {
     const ids = await provision(scenario, root, BENCH_SIM_START)
     return {
-      root, scenario, ids, requester: operator.name, buildings, marketplace: ids.marketplaces.get(market.name)!,
+      root, scenario, ids, requester: operator.name, buildings,
+      marketplace: ids.marketplaces.get(marketNames[0]!)!,
+      marketplaceOf: i => ids.marketplaces.get(marketOf(i))!,
       dir: name => join(root, name),
-      cleanup: async () => { await rm(root, { recursive: true, force: true }); release() }
+      cleanup: async () => { await rm(root, { recursive: true, force: true }); release() },
+      keep: release
     }
   } catch (err) {
     await rm(root, { recursive: true, force: true })

@@ -3,19 +3,13 @@
 // then while the utility publishes requests as fast as its control API takes them and the
 // building commits to each (the dispatch path under load), and after.
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
 import { spawnNode, stopNode, type NodeProcess } from '../src/cli/devnet/processes.js'
 import { scaledClock } from '../src/node/clock.js'
 import { BENCH_SIM_START, drParams, provisionBench, windowAnchor } from './cluster.js'
 import { sleep, trackChild, waitFor } from './fixtures.js'
 import { header, result, say, type BenchOptions, type BenchResult } from './report.js'
 import { round } from './stats.js'
-
-async function procMemMb (pid: number): Promise<{ rss: number, hwm: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 }
-}
+import { procCpuMs, procMemMb } from './proc.js'
 
 /** VmRSS of a bare Node process that has loaded nothing: the floor under any node process. */
 async function bareNodeMb (): Promise<number> {
@@ -29,13 +23,6 @@ async function bareNodeMb (): Promise<number> {
     child.kill('SIGTERM')
     await exited
   }
-}
-
-/** CPU time (ms, user + system) a process has used, from /proc/<pid>/stat (clock ticks of 10 ms). */
-async function procCpuMs (pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 export async function run ({ quick }: BenchOptions): Promise<BenchResult[]> {

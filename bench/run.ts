@@ -8,6 +8,7 @@ const BENCHES: Array<[string, () => Promise<{ run: Bench }>]> = [
   ['log-append', async () => await import('./log-append.js')],
   ['dispatch-latency', async () => await import('./dispatch-latency.js')],
   ['gossip-reach', async () => await import('./gossip-reach.js')],
+  ['four-step-throughput', async () => await import('./throughput.js')],
   ['memory', async () => await import('./memory.js')],
   ['audit-verify', async () => await import('./audit-verify.js')]
 ]

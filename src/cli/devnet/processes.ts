@@ -26,6 +26,8 @@ export interface SpawnOptions {
   listen?: string
   /** Command prefix, e.g. ['ip', 'netns', 'exec', 'ns1'] to run the node in a network namespace. */
   wrap?: string[]
+  /** Options for node itself, e.g. ['--cpu-prof'] (benchmarks profile nodes with it). */
+  nodeArgs?: string[]
 }
 
 export async function spawnNode (opts: SpawnOptions): Promise<NodeProcess> {
@@ -34,7 +36,7 @@ export async function spawnNode (opts: SpawnOptions): Promise<NodeProcess> {
   const args = [cliPath(), 'start', '--data', opts.dir, '--listen', opts.listen ?? '/ip4/127.0.0.1/tcp/0', '--clock-origin', opts.clockOrigin, '--speed', String(opts.speed), '--log-level', opts.logLevel ?? 'info']
   for (const b of opts.bootstrap) args.push('--bootstrap', b)
   const [command, ...prefix] = [...(opts.wrap ?? []), process.execPath]
-  const child = spawn(command!, [...prefix, ...args], { stdio: ['ignore', out, out], env: { ...process.env, FORCE_COLOR: '0', ...opts.env } })
+  const child = spawn(command!, [...prefix, ...(opts.nodeArgs ?? []), ...args], { stdio: ['ignore', out, out], env: { ...process.env, FORCE_COLOR: '0', ...opts.env } })
   closeSync(out)
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   const control = await waitForControl(opts.dir, child, exited)

@@ -1,0 +1,155 @@
+// four-step throughput: settled transactions per second between one requester and several
+// buildings — request, commitment, execution, settlement, every step signed and durably logged by
+// both sides. The requester is a real PairgridNode in this process (a utility's software driving
+// its node); every building is a real `pairgrid start` process with its own LevelDB and simulated
+// meter, over loopback TCP. Each building is in its own marketplace operated by the requester, so
+// each request reaches exactly one building: a pair (in one shared marketplace every building
+// would commit to every request and all but one be refused `filled`, see the scale plan).
+//
+// Short windows: 1-minute demand-response windows (`dr-mbe/1`, 1-minute settlement interval,
+// readings every 10 s), run at a clock speed. Windows come in slots; the K transactions of one slot
+// and pair share a window (the meter cannot tell their responses apart; the building reduces by
+// their sum and each settles against it) and slots are two window lengths apart so no baseline
+// span holds an earlier window. A slot's requests are published one slot ahead of its window.
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { PairgridNode } from '../src/node/node.js'
+import { scaledClock } from '../src/node/clock.js'
+import { spawnNode, stopNode, type NodeProcess } from '../src/cli/devnet/processes.js'
+import type { Verified } from '../src/records/envelope.js'
+import type { RequestParams } from '../src/grid/requester.js'
+import { BENCH_SIM_START, provisionBench, type BenchMarket } from './cluster.js'
+import { sleep, trackChild, waitFor } from './fixtures.js'
+import { header, result, say, type BenchOptions, type BenchResult } from './report.js'
+import { procCpuMs } from './proc.js'
+import { round, summarize } from './stats.js'
+
+const WINDOW_MS = 60_000
+const SLOT_MS = 2 * WINDOW_MS
+const QUANTITY_W = 100
+
+interface Outcome { settled: number[], disputed: string[], expired: string[], windowEnd: Map<string, number>, settledLag: number[] }
+
+/** Watches the requester's book: countersigned settlements, disputes and expiries, timed. */
+function watch (node: PairgridNode, clock: { now: () => number }, speed: number): Outcome {
+  const out: Outcome = { settled: [], disputed: [], expired: [], windowEnd: new Map(), settledLag: [] }
+  const book = node.book
+  const add = book.add.bind(book)
+  book.add = (v: Verified) => {
+    add(v)
+    const body = v.record.body as { commitment?: string, reason?: string, stage?: string, window?: { end: number } }
+    if (v.record.type === 'grid.settlement' && v.record.sigs.length === 2) {
+      out.settled.push(performance.now())
+      const end = body.window?.end ?? book.txs.get(body.commitment!)?.commitment.record.body.window.end
+      if (end !== undefined) out.settledLag.push((clock.now() - end) / speed)
+    } else if (v.record.type === 'grid.dispute') out.disputed.push(body.reason ?? '?')
+    else if (v.record.type === 'grid.expiry') out.expired.push(body.stage ?? '?')
+  }
+  return out
+}
+
+function params (m: BenchMarket, pair: number, start: number): RequestParams {
+  const r = m.scenario.marketplaces[pair]!
+  const tariff = r.tariffs.find(t => t.service === 'demand-response')!
+  return {
+    marketplace: m.marketplaceOf(pair),
+    service: 'demand-response',
+    window: { start, end: start + WINDOW_MS },
+    quantity: { value: QUANTITY_W, unit: 'W' },
+    price: tariff.price,
+    settlementMethod: r.settlementMethods[0]!,
+    settlementIntervalMs: WINDOW_MS,
+    toleranceBp: r.toleranceBp,
+    expiresAt: start
+  } as RequestParams
+}
+
+export async function run ({ quick }: BenchOptions): Promise<BenchResult[]> {
+  header('four-step-throughput', 'settled transactions/s between one requester and several buildings, short windows')
+  const pairs = quick ? 2 : 3
+  const speed = 60
+  const perSlot = quick ? 100 : 200 // per pair: offered = perSlot / (SLOT_MS / speed / 1000) per second
+  const slots = quick ? 3 : 5
+  const offered = perSlot / (SLOT_MS / speed / 1000)
+  say(`${pairs} pairs (requester in this process, each building its own process and marketplace), clock ${speed}×: 1-min windows every ${SLOT_MS / speed / 1000} s wall, ${perSlot} transactions per window and pair (${QUANTITY_W} W each), ${slots} slots: offered ${offered} tx/s per pair`)
+  const m = await provisionBench(pairs, 'throughput', { marketplacePerBuilding: true, meterIntervalMs: 10_000, settlementIntervalMs: WINDOW_MS, minimumBidW: QUANTITY_W })
+  const origin = { wall: Date.now(), sim: BENCH_SIM_START, speed }
+  const clock = scaledClock(origin)
+  const procs: NodeProcess[] = []
+  let requester: PairgridNode | undefined
+  try {
+    const logger = pino({ level: 'info' }, pino.destination({ dest: join(m.root, 'requester.log'), sync: false }))
+    requester = await PairgridNode.start(m.dir(m.requester), { clock, logger, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] })
+    const addr = requester.net.getMultiaddrs()[0]!.toString()
+    for (const name of m.buildings) {
+      // BENCH_WORKER_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the building processes.
+      const nodeArgs = process.env.BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? []
+      const p = await spawnNode({ name, dir: m.dir(name), bootstrap: [addr], clockOrigin: `${origin.wall}:${origin.sim}`, speed, nodeArgs })
+      trackChild(p.child)
+      procs.push(p)
+    }
+    const node = requester
+    await waitFor('a mesh in every pair\'s marketplace', () => m.buildings.every((_, i) => node.channel.meshPeers(m.marketplaceOf(i)) > 0) ? true : undefined, 30_000, 50)
+    const outcome = watch(node, clock, speed)
+    const cpu0 = { requester: process.cpuUsage(), buildings: await Promise.all(procs.map(async p => await procCpuMs(p.child.pid!))) }
+
+    // The first window starts one slot after the next whole minute; slot j's requests go out when slot j-1's window starts.
+    const first = Math.ceil(clock.now() / WINDOW_MS) * WINDOW_MS + SLOT_MS
+    const t0 = performance.now()
+    let published = 0
+    let publishFailures = 0
+    for (let j = 0; j < slots; j++) {
+      const start = first + j * SLOT_MS
+      await clock.until(start - SLOT_MS, new AbortController().signal)
+      const all = m.buildings.flatMap((_, pair) => Array.from({ length: perSlot }, () => node.requester.publish(params(m, pair, start))))
+      for (const r of await Promise.allSettled(all)) r.status === 'fulfilled' ? published++ : publishFailures++
+    }
+    const lastWindowEnd = first + (slots - 1) * SLOT_MS + WINDOW_MS
+    // Everything settles a little after the last window ends; give it up to 20 s of wall time.
+    await clock.until(lastWindowEnd, new AbortController().signal)
+    await waitFor('settlements', () => outcome.settled.length + outcome.disputed.length + outcome.expired.length >= published ? true : undefined, 20_000, 50).catch(() => {})
+    const tEnd = performance.now()
+    const wallS = (tEnd - t0) / 1000
+    const settled = outcome.settled.length
+    const cpu = {
+      requester: (process.cpuUsage(cpu0.requester).user + process.cpuUsage(cpu0.requester).system) / 1000,
+      buildings: (await Promise.all(procs.map(async p => await procCpuMs(p.child.pid!)))).map((c, i) => c - cpu0.buildings[i]!)
+    }
+    const accepted = [...node.book.txs.values()].filter(tx => tx.answer?.record.type === 'grid.acceptance').length
+    const rejections = [...node.book.txs.values()].flatMap(tx => tx.answer?.record.type === 'grid.rejection' ? [(tx.answer.record.body as { reason: string }).reason] : [])
+    const rejected = rejections.length
+    // Steady state: settlements after the first slot's, over the time they took.
+    const times = [...outcome.settled].sort((a, b) => a - b)
+    const k = perSlot * pairs
+    const steady = times.length > k ? (times.length - k) / ((times.at(-1)! - times[k - 1]!) / 1000) : Number.NaN
+    const perPair = settled / wallS / pairs
+    const steadyPerPair = steady / pairs
+    const lag = summarize(outcome.settledLag)
+    say(`published ${published} requests (${publishFailures} refused at publish), ${accepted} commitments accepted, ${rejected} rejected ${JSON.stringify(count(rejections))}; ${settled} settled (countersigned), ${outcome.disputed.length} disputed ${JSON.stringify(count(outcome.disputed))}, ${outcome.expired.length} expired ${JSON.stringify(count(outcome.expired))}`)
+    say(`${settled} settled in ${wallS.toFixed(1)} s from the first publish: ${(settled / wallS).toFixed(1)} tx/s in all, ${perPair.toFixed(1)} per pair; steady state after the first slot: ${steadyPerPair.toFixed(1)} per pair (offered ${offered})`)
+    say(`window end → countersigned at the requester (wall): p50 ${lag.p50.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms`)
+    say(`CPU per settled transaction: requester ${(cpu.requester / Math.max(1, settled)).toFixed(2)} ms, building ${(cpu.buildings.reduce((a, b) => a + b, 0) / Math.max(1, settled)).toFixed(2)} ms (both include meter signing and idle timers)`)
+    return [
+      result('four-step-throughput', round(steadyPerPair, 1), 'settled tx/s per pair (steady state)', 100, null, {
+        pairs, speed, perSlot, slots, offeredPerPair: offered, published, publishFailures, accepted, rejected, settled,
+        disputed: outcome.disputed.length, expired: outcome.expired.length, wallSeconds: round(wallS, 1), overallPerPair: round(perPair, 1),
+        settleLagMs: { p50: round(lag.p50, 0), p99: round(lag.p99, 0) },
+        cpuMsPerTx: { requester: round(cpu.requester / Math.max(1, settled), 2), buildings: round(cpu.buildings.reduce((a, b) => a + b, 0) / Math.max(1, settled), 2) }
+      })
+    ]
+  } finally {
+    for (const p of procs) await stopNode(p, 5_000).catch(() => {})
+    await requester?.stop().catch(() => {})
+    await sleep(50)
+    if (process.env.BENCH_KEEP === '1') {
+      m.keep()
+      say(`kept the data dirs and logs in ${m.root} (BENCH_KEEP=1)`)
+    } else await m.cleanup()
+  }
+}
+
+function count (xs: string[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1
+  return out
+}
