@@ -5,20 +5,16 @@ import '../src/polyfill.js'
 import { readFile } from 'node:fs/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { TopicValidatorResult, gossipsub } from '@libp2p/gossipsub'
-import { createLibp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import { StrictSign, TopicValidatorResult, type GossipsubOpts } from '@libp2p/gossipsub'
 import { createNet, type PairgridLibp2p } from '../src/net/libp2p.js'
-import { SCORE_THRESHOLDS, peerScoreParams } from '../src/net/scoring.js'
 import { decodeRecord, encodeRecord, signRecord } from '../src/records/envelope.js'
 import { newKeys, requestBody, SIM_ORIGIN } from './fixtures.js'
 
+/** 'project': createNet as is; 'strictsign-before': createNet with the previous gossip signing policy. */
+export type Variant = 'project' | 'strictsign-before'
+
 export type ToWorker =
-  | { cmd: 'init', count: number, topic: string, verify: boolean, variant?: 'project' | 'nosign' }
+  | { cmd: 'init', count: number, topic: string, verify: boolean, variant?: Variant }
   | { cmd: 'dial', dials: Array<{ from: number, addr: string }> }
   | { cmd: 'status' }
   | { cmd: 'publish', local: number, seq: number }
@@ -46,24 +42,11 @@ const signer = newKeys()
 function send (msg: FromWorker): void { process.send?.(msg) }
 
 /**
- * A what-if, not the project's configuration: createNet's exact stack (src/net/libp2p.ts) but with
- * gossipsub's StrictNoSign policy (no per-message libp2p signature; message id = SHA-256 of the
- * data). The request inside is still a signed record, verified once per node by the validator.
+ * The configuration before StrictNoSign, for comparison: createNet's own stack and options but
+ * gossipsub's default StrictSign (every message signed by its publisher with a seqno, each copy's
+ * signature verified on receipt) and its default message id (publisher + seqno).
  */
-async function unsignedGossipNet (privateKey: PrivateKey): Promise<PairgridLibp2p> {
-  return await createLibp2p({
-    privateKey,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: { maxConnections: 300 },
-    services: {
-      identify: identify(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: false, emitSelf: false, asyncValidation: false, heartbeatInterval: 700, scoreParams: peerScoreParams(), scoreThresholds: SCORE_THRESHOLDS, globalSignaturePolicy: 'StrictNoSign' })
-    }
-  }) as PairgridLibp2p
-}
+const STRICT_SIGN_BEFORE: Partial<GossipsubOpts> = { globalSignaturePolicy: StrictSign, msgIdFn: undefined }
 
 /** A real signed grid.request, prefixed by 4 bytes of sequence number so receivers can match it. */
 function payload (seq: number): Uint8Array {
@@ -80,7 +63,7 @@ async function handle (msg: ToWorker): Promise<void> {
       topic = msg.topic
       for (let i = 0; i < msg.count; i++) {
         const privateKey = await generateKeyPair('Ed25519')
-        const net = msg.variant === 'nosign' ? await unsignedGossipNet(privateKey) : await createNet({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+        const net = await createNet({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], ...(msg.variant === 'strictsign-before' ? { gossip: STRICT_SIGN_BEFORE } : {}) })
         const local = i
         const pubsub = net.services.pubsub
         pubsub.topicValidators.set(topic, (_peer, m) => {
@@ -103,8 +86,8 @@ async function handle (msg: ToWorker): Promise<void> {
       return
     }
     case 'dial': {
-      // libp2p's connection manager refuses bursts of inbound connections from one address
-      // (everything here is 127.0.0.1), so dial a few at a time and retry a refused dial.
+      // A few at a time, retrying a refused dial: createNet raises libp2p's per-address inbound
+      // rate limit (everything here is 127.0.0.1), but a loaded box still times dials out.
       const failures: string[] = []
       const queue = [...msg.dials]
       await Promise.all(Array.from({ length: 3 }, async () => {

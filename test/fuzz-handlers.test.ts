@@ -2,7 +2,9 @@
 // node: validly signed records with one field wrong — a signer that is not the stream's peer,
 // replays, expired or far-future dates, another marketplace, an unknown settlement method,
 // inconsistent price terms, another meter or requester, quantities beyond the request. None is
-// ever accepted; each gets a typed reason (an error code or a signed rejection).
+// ever accepted; each gets a typed reason (an error code or a signed rejection). On the gossip
+// topic, whichever peer relays a record: only its signer's admission counts, and a record is
+// accepted once.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import fc from 'fast-check'
 import { join } from 'node:path'
@@ -140,33 +142,86 @@ describe('fuzzing the gossip request validator', () => {
     (r: RequestBody): RequestBody => ({ ...r, service: 'voltage-support' })
   )
 
-  it('never accepts a request with one thing wrong or a publisher that is not its signer', async () => {
-    const validate = (node.channel as unknown as { validate: (peer: unknown, msg: unknown, marketplace: string) => Promise<TopicValidatorResult> }).validate.bind(node.channel)
+  type Validate = (peer: unknown, msg: unknown, marketplace: string) => Promise<TopicValidatorResult>
+  const validator = (): Validate => (node.channel as unknown as { validate: Validate }).validate.bind(node.channel)
+  /** A gossip message as gossipsub hands it to the validator: no publisher, no signature (StrictNoSign). */
+  const message = (data: Uint8Array): unknown => ({ type: 'unsigned', topic: requestTopic(market), data })
+  const goodRequest = (requester: KeyPair, nonce: string, issuedAt = node.clock.now()): RequestBody => {
+    const start = Math.ceil((issuedAt + 40 * 60_000) / 60_000) * 60_000
+    return {
+      marketplace: market, requester: requester.id, service: 'demand-response', window: { start, end: start + 900_000 }, quantity: { value: 50_000, unit: 'W' },
+      price: tariff, settlementMethod: 'pairgrid/dr-mbe/1', settlementIntervalMs: 900_000, toleranceBp: 1000,
+      nonce, issuedAt, expiresAt: start
+    }
+  }
+
+  it('never accepts a request with one thing wrong, whichever peer relays it', async () => {
+    const validate = validator()
     let nonce = 200_000
-    await fc.assert(fc.asyncProperty(requestFault, fc.boolean(), async (fault, foreignPublisher) => {
-      const start = Math.ceil((node.clock.now() + 40 * 60_000) / 60_000) * 60_000
-      const good: RequestBody = {
-        marketplace: market, requester: building.id, service: 'demand-response', window: { start, end: start + 900_000 }, quantity: { value: 50_000, unit: 'W' },
-        price: tariff, settlementMethod: 'pairgrid/dr-mbe/1', settlementIntervalMs: 900_000, toleranceBp: 1000,
-        nonce: (nonce++).toString(16).padStart(32, '0'), issuedAt: node.clock.now(), expiresAt: start
-      }
-      // Signed by the marketplace's operator (admitted to request), one field wrong.
-      const body = { ...fault({ ...good, requester: utility.id }) }
-      const record = signRecord('grid.request', body, utility).record
-      const from = peerIdOfParty(foreignPublisher ? generateKeyPair().id : utility.id)
+    await fc.assert(fc.asyncProperty(requestFault, fc.boolean(), async (fault, byStranger) => {
+      // Signed by the marketplace's operator (admitted to request), one field wrong; relayed by
+      // the operator's own peer or by a peer of no party at all.
+      const record = signRecord('grid.request', fault(goodRequest(utility, (nonce++).toString(16).padStart(32, '0'))), utility).record
+      const relay = peerIdOfParty(byStranger ? generateKeyPair().id : utility.id)
       counts.tried++
-      const verdict = await validate(from, { type: 'signed', from, topic: requestTopic(market), data: encodeRecord(record) }, market)
+      const verdict = await validate(relay, message(encodeRecord(record)), market)
       if (verdict === TopicValidatorResult.Accept) counts.accepted++
       expect(verdict).not.toBe(TopicValidatorResult.Accept)
     }), { numRuns: 120 })
-    // The control: the same request without a fault, from its signer, is accepted.
-    const start = Math.ceil((node.clock.now() + 40 * 60_000) / 60_000) * 60_000
-    const valid = signRecord('grid.request', {
-      marketplace: market, requester: utility.id, service: 'demand-response', window: { start, end: start + 900_000 }, quantity: { value: 50_000, unit: 'W' },
-      price: tariff, settlementMethod: 'pairgrid/dr-mbe/1', settlementIntervalMs: 900_000, toleranceBp: 1000,
-      nonce: 'f'.repeat(32), issuedAt: node.clock.now(), expiresAt: start
-    }, utility).record
-    const from = peerIdOfParty(utility.id)
-    expect(await validate(from, { type: 'signed', from, topic: requestTopic(market), data: encodeRecord(valid) }, market)).toBe(TopicValidatorResult.Accept)
+    // The control: the same request without a fault is accepted, also when a stranger relays it.
+    for (const [i, relay] of [utility.id, generateKeyPair().id].entries()) {
+      const valid = signRecord('grid.request', goodRequest(utility, `f${i}`.padStart(32, '0')), utility).record
+      expect(await validate(peerIdOfParty(relay), message(encodeRecord(valid)), market)).toBe(TopicValidatorResult.Accept)
+    }
   }, 120_000)
+
+  it('rejects a request its signer is not admitted to make, whichever peer relays it — its signer\'s own or an admitted party\'s', async () => {
+    const validate = validator()
+    const stranger = generateKeyPair()
+    const record = signRecord('grid.request', goodRequest(stranger, 'a'.repeat(32)), stranger).record
+    for (const relay of [stranger.id, utility.id, building.id]) {
+      const before = node.channel.stats.rejected['unknown-party'] ?? 0
+      counts.tried++
+      expect(await validate(peerIdOfParty(relay), message(encodeRecord(record)), market)).toBe(TopicValidatorResult.Reject)
+      expect(node.channel.stats.rejected['unknown-party']).toBe(before + 1)
+    }
+    // The operator named as requester but a stranger's signature: the record pipeline refuses it.
+    const forged = signRecord('grid.request', goodRequest(stranger, 'e'.repeat(32)), stranger).record
+    const claimed = { ...forged, body: { ...forged.body, requester: utility.id } }
+    counts.tried++
+    expect(await validate(peerIdOfParty(utility.id), message(encodeRecord(claimed)), market)).toBe(TopicValidatorResult.Reject)
+  })
+
+  it('hands a relayed record to the node once: replays and other encodings of it are never accepted again', async () => {
+    const validate = validator()
+    const stats = node.channel.stats
+    const record = signRecord('grid.request', goodRequest(utility, 'd'.repeat(32)), utility).record
+    const canonical = encodeRecord(record)
+    // Any JSON spelling of a record verifies, but only its canonical bytes are a valid message:
+    // one message id per record, so gossipsub's seen cache drops every further copy.
+    const spaced = new TextEncoder().encode(JSON.stringify(record, null, 1))
+    const nonCanonical = stats.rejected['non-canonical'] ?? 0
+    counts.tried++
+    expect(await validate(peerIdOfParty(generateKeyPair().id), message(spaced), market)).toBe(TopicValidatorResult.Reject)
+    expect(stats.rejected['non-canonical']).toBe(nonCanonical + 1)
+    expect(await validate(peerIdOfParty(generateKeyPair().id), message(canonical), market)).toBe(TopicValidatorResult.Accept)
+    // The same record again, from the first relay or any other (once gossipsub's seen cache has
+    // forgotten it): Ignored, not forwarded, not handed to the node, nobody's score lowered.
+    const duplicates = stats.ignored.duplicate ?? 0
+    for (const relay of [utility.id, building.id, generateKeyPair().id]) {
+      counts.tried++
+      expect(await validate(peerIdOfParty(relay), message(canonical), market)).toBe(TopicValidatorResult.Ignore)
+    }
+    expect(stats.ignored.duplicate).toBe(duplicates + 3)
+    // An admitted party's old, expired request replayed by a peer of no party: Ignored.
+    const old = signRecord('grid.request', goodRequest(utility, 'c'.repeat(32), node.clock.now() - 3 * 3_600_000), utility).record
+    const expired = stats.ignored.expired ?? 0
+    counts.tried++
+    expect(await validate(peerIdOfParty(generateKeyPair().id), message(encodeRecord(old)), market)).toBe(TopicValidatorResult.Ignore)
+    expect(stats.ignored.expired).toBe(expired + 1)
+    // One of the node's own logged requests, replayed to it: Ignored.
+    const own = await ownRequest(300_000)
+    counts.tried++
+    expect(await validate(peerIdOfParty(generateKeyPair().id), message(encodeRecord(own.record)), market)).toBe(TopicValidatorResult.Ignore)
+  })
 })

@@ -166,10 +166,11 @@ describe('peer-to-peer energy trade between processes over TCP', () => {
     expect(pv.netPosition.byMarketplace[c.market('community-energy')]!.moneyMinor.USD).toBe(paid + sum(await trades('ev-site')))
   }, 30_000)
 
-  it('offers from a party the marketplace does not admit, or signed by another than their publisher, are rejected where they enter', async () => {
+  it('offers from a party the marketplace does not admit are rejected where they enter; an admitted producer\'s offer is accepted whoever relays it', async () => {
     const stranger = generateKeyPair()
     const market = c.market('community-energy')
     const hostile = await HostilePeer.start(stranger, (await c.status('buyer-building')).addrs[0]!, market)
+    const unknownBefore = (await status('buyer-building')).gossip.rejected['unknown-party'] ?? 0
     try {
       const topic = offerTopic(market)
       hostile.net.services.pubsub.subscribe(topic)
@@ -179,13 +180,18 @@ describe('peer-to-peer energy trade between processes over TCP', () => {
       const { id: _id, ...body } = genuine
       const start = Math.ceil((c.simNow() + 30 * MIN) / (15 * MIN)) * 15 * MIN
       const fresh = { ...body, block: { start, end: start + 15 * MIN }, issuedAt: c.simNow(), expiresAt: start, nonce: 'f'.repeat(32) }
-      await hostile.net.services.pubsub.publish(topic, encodeRecord(signRecord('trade.offer', { ...fresh, producer: stranger.id }, stranger).record))
-      // The producer's own key, but published by someone else.
-      await hostile.net.services.pubsub.publish(topic, encodeRecord(signRecord('trade.offer', fresh, pv).record))
-      await c.waitFor('both rejected by the buyer\'s validator', async () => {
+      const unadmitted = signRecord('trade.offer', { ...fresh, producer: stranger.id }, stranger)
+      await hostile.net.services.pubsub.publish(topic, encodeRecord(unadmitted.record))
+      // An offer the producer signed (with its key), relayed by the stranger's node: gossip
+      // messages carry no publisher, the record's signature and its signer's admission decide.
+      const relayed = signRecord('trade.offer', fresh, pv)
+      await hostile.net.services.pubsub.publish(topic, encodeRecord(relayed.record))
+      const book = async (): Promise<string[]> => (await c.node('buyer-building').control.call<Array<{ id: string }>>('GET', '/v1/trade/offers')).map(o => o.id)
+      await c.waitFor('the stranger\'s offer rejected and the relayed one accepted by the buyer', async () => {
         const r = (await status('buyer-building')).gossip.rejected
-        return (r['unknown-party'] ?? 0) >= 1 && (r['signer-not-peer'] ?? 0) >= 1 ? true : undefined
+        return (r['unknown-party'] ?? 0) > unknownBefore && (await book()).includes(relayed.id) ? true : undefined
       }, 20_000)
+      expect(await book()).not.toContain(unadmitted.id)
     } finally {
       await hostile.stop()
     }

@@ -1,5 +1,7 @@
 // A marketplace's request channel: every gossip message passes the marketplace validation
 // (market-validator.ts) with the requester's admission, so only verified requests reach the node.
+// A request is authenticated by its own signature (the requester's), not by who relays it:
+// messages carry no gossipsub signature or publisher (StrictNoSign, libp2p.ts).
 import type { Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
@@ -50,11 +52,13 @@ export class RequestChannel {
   private async validate (peer: PeerId, msg: Message, marketplace: string): Promise<TopicValidatorResult> {
     return await validateMarketRecord(peer, msg, marketplace, {
       types: ['grid.request'],
+      // The requester signs its request and is the party admitted, whichever peer relays it.
       signerOf: (v: Verified<'grid.request'>) => v.record.body.requester,
       admit: this.admitRequest
     }, { clock: this.clock, log: this.log, isKnown: this.isKnown, stats: this.stats, verified: this.verified as WeakMap<Uint8Array, Verified> })
   }
 
+  /** The message id is the content: the same request published again within gossipsub's seen time (2 min) throws PublishError.Duplicate. */
   async publish (request: Verified<'grid.request'>): Promise<number> {
     const result = await this.pubsub.publish(requestTopic(request.record.body.marketplace), encodeRecord(request.record))
     return result.recipients.length

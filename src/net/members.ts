@@ -1,7 +1,9 @@
 // A marketplace's members topic: parties announce their signed credentials (profile,
 // accreditations), operators their governance and tariffs, accreditors their revocations. Every
 // record is verified in the validator; one bad record rejects the message and lowers its
-// sender's score.
+// sender's score. Credentials are self-authenticating: anyone may relay them, and no gossip
+// publisher is checked (messages carry none: StrictNoSign, libp2p.ts).
+import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
@@ -61,12 +63,17 @@ export class MembersChannel {
     }
   }
 
-  /** Publishes credentials; false when nobody subscribes yet (the caller announces again later). */
+  /**
+   * Publishes credentials; false when nobody subscribes yet (the caller announces again later).
+   * Each announcement carries a fresh `nonce`: the message id is the SHA-256 of the data, and
+   * gossipsub refuses to publish the same bytes again within its seen time (2 min), so without it
+   * the announcement repeated for new subscribers would not be sent.
+   */
   async announce (marketplace: string, records: Envelope[]): Promise<boolean> {
     const topic = membersTopic(marketplace)
     if (records.length === 0 || this.net.services.pubsub.getSubscribers(topic).length === 0) return false
     for (let i = 0; i < records.length; i += MAX_RECORDS) {
-      await this.net.services.pubsub.publish(topic, canonicalBytes({ records: records.slice(i, i + MAX_RECORDS) }))
+      await this.net.services.pubsub.publish(topic, canonicalBytes({ records: records.slice(i, i + MAX_RECORDS), nonce: randomBytes(16).toString('hex') }))
     }
     return true
   }

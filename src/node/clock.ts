@@ -11,6 +11,25 @@ export interface Clock {
 
 export interface ClockOrigin { wall: number, sim: number, speed: number }
 
+/**
+ * The waits pending on each abort signal. A party passes its one stop signal to every wait (one
+ * per open transaction, hundreds under load): one 'abort' listener per signal wakes them all,
+ * rather than a listener per wait (which also set off MaxListenersExceededWarning past 10).
+ */
+const waiting = new WeakMap<AbortSignal, Set<() => void>>()
+
+/** Calls `wake` when `signal` aborts; returns the function that stops listening. */
+function onAbort (signal: AbortSignal, wake: () => void): () => void {
+  let wakes = waiting.get(signal)
+  if (wakes === undefined) {
+    const all = new Set<() => void>()
+    signal.addEventListener('abort', () => { for (const w of all) w() }, { once: true })
+    waiting.set(signal, wakes = all)
+  }
+  wakes.add(wake)
+  return () => { wakes.delete(wake) }
+}
+
 export function scaledClock ({ wall, sim, speed }: ClockOrigin): Clock {
   if (!(speed > 0)) throw new Error('clock speed must be positive')
   const now = (): number => Math.floor(sim + (Date.now() - wall) * speed)
@@ -22,10 +41,9 @@ export function scaledClock ({ wall, sim, speed }: ClockOrigin): Clock {
         signal?.throwIfAborted()
         const { promise, resolve } = Promise.withResolvers<void>()
         const timer = setTimeout(resolve, Math.max(1, Math.ceil((t - now()) / speed)))
-        const abort = (): void => { clearTimeout(timer); resolve() }
-        signal?.addEventListener('abort', abort, { once: true })
+        const stop = signal === undefined ? undefined : onAbort(signal, () => { clearTimeout(timer); resolve() })
         await promise
-        signal?.removeEventListener('abort', abort)
+        stop?.()
       }
       signal?.throwIfAborted()
     }
