@@ -45,6 +45,10 @@ export function gossipOptions (): Partial<GossipsubOpts> {
     // included, re-importing the publisher's key each time: half of a node's CPU per message.
     globalSignaturePolicy: StrictNoSign,
     msgIdFn: contentMessageId,
+    // With content ids the seen cache also refuses to publish the same record again while it
+    // remembers it (2 min by default): republishing open offers to a peer that subscribed since
+    // would fail. Copies arriving later still meet the validators, which Ignore known records.
+    seenTTL: 5_000,
     // Readiness is "mesh peers present": never publish into the void silently.
     allowPublishToZeroTopicPeers: false,
     emitSelf: false,

@@ -13,6 +13,7 @@ import { TRADE_ACCEPT_LIMITS, TRADE_READINGS_LIMITS, TRADE_RETIRE_LIMITS } from 
 import { peerIdOfParty } from '../identity/peer.js'
 import { canonicalize } from '../records/canonical.js'
 import type { Trade } from './book.js'
+import { withUnboundedListeners } from '../grid/context.js'
 import { TradeError, ownLocation, persist, refused, retry, type OwnMeter, type TradeContext } from './context.js'
 import type { BuyerPolicy } from './policy.js'
 import { offerMismatch } from './filters.js'
@@ -30,7 +31,7 @@ const ReadingsAnswer = TypeCompiler.Compile(Type.Object({ readings: Type.Array(T
 
 export class Buyer {
   readonly certificates = new CertificateRegistry()
-  private readonly abort = new AbortController()
+  private readonly abort = withUnboundedListeners(new AbortController())
   /** Wh being accepted per block start, not yet answered: counted by the auto-buy policy. */
   private readonly inFlight = new Map<string, number>()
   private readonly retiring = new Set<string>()

@@ -13,6 +13,7 @@ import { peerIdOfParty } from '../identity/peer.js'
 import { canonicalize } from '../records/canonical.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { Trade } from './book.js'
+import { withUnboundedListeners } from '../grid/context.js'
 import { TradeError, ownLocation, persist, refused, retry, type OwnMeter, type TradeContext } from './context.js'
 import type { ProducerPolicy } from './policy.js'
 import { admitTrader } from './admission.js'
@@ -38,7 +39,7 @@ const SETTLE_RETRY_MS = 24 * 3_600_000
 
 export class Producer {
   readonly certificates = new CertificateRegistry()
-  private readonly abort = new AbortController()
+  private readonly abort = withUnboundedListeners(new AbortController())
   private readonly pending = new Map<string, { offer: string, wh: number }>()
   private readonly deciding = new Map<string, Promise<Envelope>>()
   private readonly running = new Set<string>()

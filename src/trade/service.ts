@@ -182,10 +182,12 @@ export class TradeService {
     for (const m of ctx.marketplaces) {
       const subscribers = this.channel.subscribers(m)
       if (subscribers <= (this.published.get(m) ?? 0)) continue
-      this.published.set(m, subscribers)
+      // A publish refused (gossip still remembers the record, or no mesh yet) is tried again next round.
+      let all = true
       for (const o of ctx.book.offers.values()) {
-        if (o.record.body.producer === ctx.keys.id && o.record.body.marketplace === m && o.record.body.expiresAt > now) await this.channel.publish(o).catch(() => {})
+        if (o.record.body.producer === ctx.keys.id && o.record.body.marketplace === m && o.record.body.expiresAt > now) await this.channel.publish(o).catch(() => { all = false })
       }
+      if (all) this.published.set(m, subscribers)
     }
     ctx.book.prune(now - FORGET_AFTER_MS, id => ctx.log.has(id))
     this.ev?.replan()
