@@ -100,20 +100,48 @@ function capsOf (plant: Plant, racks: readonly Battery[], dtMs: number, planning
 export function controlStep (plant: Plant, input: ControlInput): StepOutcome {
   const { t, dtMs } = input
   const spec = plant.spec
-  const dr = input.orders.filter(o => o.order.service === 'demand-response' && o.baselineW !== undefined)
-  const peak = input.orders.filter(o => o.order.service === 'peak-shaving')
-  const fr = input.orders.filter(o => o.order.service === 'frequency-regulation' && o.baselineW !== undefined)
-  const reactive = input.orders.filter(o => (o.order.service === 'voltage-support' || o.order.service === 'reactive-power') && o.baselineVar !== undefined)
+  // One pass, each kind in input order (the sums below add in that order).
+  const dr: OrderInEffect[] = []
+  const peak: OrderInEffect[] = []
+  const fr: OrderInEffect[] = []
+  const reactive: OrderInEffect[] = []
+  for (const o of input.orders) {
+    switch (o.order.service) {
+      case 'demand-response': if (o.baselineW !== undefined) dr.push(o); break
+      case 'peak-shaving': peak.push(o); break
+      case 'frequency-regulation': if (o.baselineW !== undefined) fr.push(o); break
+      case 'voltage-support':
+      case 'reactive-power': if (o.baselineVar !== undefined) reactive.push(o); break
+    }
+  }
   let shortfall: StepOutcome['shortfall']
 
   // Active-power target.
   let upper: number | undefined
-  if (dr.length > 0) upper = min(dr.map(o => o.baselineW!)) - sum(dr.map(o => (o.order.service === 'demand-response' ? o.order.reductionW : 0) + (o.makeUpW ?? 0)))
-  if (peak.length > 0) upper = Math.min(upper ?? Infinity, min(peak.map(o => o.order.service === 'peak-shaving' ? o.order.capW : Infinity)) * (1 - PEAK_MARGIN))
+  if (dr.length > 0) {
+    let lowest = Infinity
+    let asked = 0
+    for (const o of dr) {
+      lowest = Math.min(lowest, o.baselineW!)
+      asked += (o.order.service === 'demand-response' ? o.order.reductionW : 0) + (o.makeUpW ?? 0)
+    }
+    upper = lowest - asked
+  }
+  if (peak.length > 0) {
+    let cap = Infinity
+    for (const o of peak) cap = Math.min(cap, o.order.service === 'peak-shaving' ? o.order.capW : Infinity)
+    upper = Math.min(upper ?? Infinity, cap * (1 - PEAK_MARGIN))
+  }
   let targetW: number | undefined
   const tracking = fr.length > 0
   if (tracking) {
-    targetW = min(fr.map(o => o.baselineW!)) - sum(fr.map(o => o.order.service === 'frequency-regulation' ? (o.setpointPm ?? 0) / 1000 * o.order.capacityW : 0))
+    let lowest = Infinity
+    let asked = 0
+    for (const o of fr) {
+      lowest = Math.min(lowest, o.baselineW!)
+      asked += o.order.service === 'frequency-regulation' ? (o.setpointPm ?? 0) / 1000 * o.order.capacityW : 0
+    }
+    targetW = lowest - asked
     if (upper !== undefined) targetW = Math.min(targetW, upper)
   } else if (upper !== undefined) {
     if (upper < 0) shortfall = { kind: 'load', detail: `the orders ask net import down to ${Math.round(upper)} W; demand response and peak shaving do not export` }
@@ -121,14 +149,20 @@ export function controlStep (plant: Plant, input: ControlInput): StepOutcome {
   }
 
   // Loads: curtail what demand-response orders name, HVAC first, before the racks are asked.
-  const powerOrders = [...dr, ...peak, ...fr]
-  const curtailable = new Set(dr.flatMap(o => curtailablesOf(o.order, spec)))
+  // Once every element is named, further orders cannot add to the sets: stop there.
+  const curtailable = new Set<string>()
+  const flexCount = (spec.hvac?.length ?? 0) + (spec.ev?.length ?? 0)
+  for (const o of dr) {
+    if (curtailable.size === flexCount) break
+    for (const id of curtailablesOf(o.order, spec)) curtailable.add(id)
+  }
   const rest = plant.restW(t, dtMs)
   const pv = plant.pvW(t, dtMs)
   // The loads shed the committed reductions, not the momentary need: what they do then depends on
   // the orders alone, so a plan foresees their budgets and rebounds exactly; the racks take the
   // rest (the load's drift, the sheds' ramps).
-  let toShed = tracking ? 0 : sum(dr.map(o => o.order.service === 'demand-response' ? o.order.reductionW : 0))
+  let toShed = 0
+  if (!tracking) for (const o of dr) toShed += o.order.service === 'demand-response' ? o.order.reductionW : 0
   const shed = (id: string, flexW: number): number => {
     if (!curtailable.has(id) || toShed <= 0) return 0
     const w = Math.min(flexW, toShed)
@@ -142,16 +176,22 @@ export function controlStep (plant: Plant, input: ControlInput): StepOutcome {
   const ownLoadW = consumptionW - pv
 
   // Racks: those the orders name; with no order in effect, those still ramping down.
-  const rackIds = new Set(powerOrders.length > 0 ? powerOrders.flatMap(o => racksOf(o.order, spec)) : plant.inverter.racks)
+  const rackIds = new Set<string>(dr.length + peak.length + fr.length > 0 ? [] : plant.inverter.racks)
+  for (const kind of [dr, peak, fr]) {
+    for (const o of kind) {
+      if (rackIds.size === spec.racks.length) break
+      for (const id of racksOf(o.order, spec)) rackIds.add(id)
+    }
+  }
   const racks = plant.racks.filter(r => rackIds.has(r.id))
   const caps = capsOf(plant, racks, dtMs, input.planning)
   const batteryFor = (loadW: number): number => targetW === undefined ? 0 : tracking ? loadW - targetW : Math.max(0, loadW - targetW)
   const desiredW = batteryFor(ownLoadW)
   // Limits are judged against where the loads settle: a shed still ramping is a transient.
   const settledW = batteryFor(rest - pv + sum(loads.map(l => l.settled)))
-  const named = [...rackIds].join(', ') || 'no rack'
-  if (settledW > caps.dischargeW + SLACK) shortfall ??= { kind: caps.dischargeBy, detail: `the racks (${named}) would need to give ${Math.round(settledW)} W; their ${caps.dischargeBy} allows ${Math.floor(caps.dischargeW)} W` }
-  if (-settledW > caps.chargeW + SLACK) shortfall ??= { kind: caps.chargeBy, detail: `the racks (${named}) would need to take ${Math.round(-settledW)} W; their ${caps.chargeBy} allows ${Math.floor(caps.chargeW)} W` }
+  const named = (): string => [...rackIds].join(', ') || 'no rack'
+  if (settledW > caps.dischargeW + SLACK) shortfall ??= { kind: caps.dischargeBy, detail: `the racks (${named()}) would need to give ${Math.round(settledW)} W; their ${caps.dischargeBy} allows ${Math.floor(caps.dischargeW)} W` }
+  if (-settledW > caps.chargeW + SLACK) shortfall ??= { kind: caps.chargeBy, detail: `the racks (${named()}) would need to take ${Math.round(-settledW)} W; their ${caps.chargeBy} allows ${Math.floor(caps.chargeW)} W` }
   const p = plant.inverter.stepP(desiredW, caps.dischargeW, caps.chargeW, dtMs, racks.map(r => r.id))
   const share = p.avg >= 0 ? caps.per.map(c => c.d) : caps.per.map(c => c.c)
   const shareSum = sum(share)

@@ -19,10 +19,10 @@ import type { Window } from '../records/common-schemas.js'
 import { controlStep, type OrderInEffect, type ShortfallKind } from './controller.js'
 import type { EvState } from './ev-charger.js'
 import type { HvacState } from './hvac.js'
-import { actionStart, activeAt, racksOf, type DispatchOrder } from './order.js'
+import { actionStart, racksOf, type DispatchOrder } from './order.js'
 import { LOAD_VAR_PER_W, Plant } from './plant.js'
 import { pvW } from './pv.js'
-import type { BuildingSpec } from './spec.js'
+import type { BuildingSpec, RackSpec } from './spec.js'
 
 export const PLAN_STEP_MS = 60_000
 /** How far ahead the building plans: later windows are refused. */
@@ -61,26 +61,82 @@ const iso = (t: number): string => new Date(t).toISOString()
 const sum = (xs: number[]): number => xs.reduce((s, x) => s + x, 0)
 
 interface Segment { t0: number, t1: number, w: number, var: number }
+type Baseline = { w: number, var: number, dw: number, dvar: number }
+
+/** First index in ascending `xs` whose value is above `x`. */
+function upper (xs: readonly number[], x: number): number {
+  let lo = 0
+  let hi = xs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (xs[mid]! <= x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * Demand-response reductions in force at t < before, as `sum(orders active at t)` gives them:
+ * constant between window edges, so each piece is summed once (in input order, the same float sums).
+ */
+function reductionsDue (orders: readonly DispatchOrder[], before: number): (t: number) => number {
+  const dr = orders.filter((o): o is Extract<DispatchOrder, { service: 'demand-response' }> => o.service === 'demand-response' && o.window.start < before)
+  const at = [...new Set(dr.flatMap(o => [o.window.start, o.window.end]))].sort((a, b) => a - b)
+  const due = at.map(b => {
+    let s = 0
+    for (const o of dr) if (o.window.start <= b && b < o.window.end) s += o.reductionW
+    return s
+  })
+  return t => {
+    const k = upper(at, t) - 1
+    return k < 0 ? 0 : due[k]!
+  }
+}
+
+/**
+ * Orders overlapping a span, in input order. Sorted by start with a running maximum of ends, so a
+ * query reads only back to the last order that could still reach the span.
+ */
+function overlapIndex (orders: readonly DispatchOrder[]): (span: Window) => DispatchOrder[] {
+  const byStart = orders.map((o, i) => ({ o, i })).sort((a, b) => a.o.window.start - b.o.window.start || a.i - b.i)
+  const starts = byStart.map(x => x.o.window.start)
+  const maxEnd: number[] = []
+  for (const x of byStart) maxEnd.push(Math.max(maxEnd.at(-1) ?? -Infinity, x.o.window.end))
+  return span => {
+    const hits: Array<{ o: DispatchOrder, i: number }> = []
+    for (let j = upper(starts, span.end) - 1; j >= 0 && maxEnd[j]! > span.start; j--) {
+      const x = byStart[j]!
+      if (x.o.window.start < span.end && x.o.window.end > span.start) hits.push(x)
+    }
+    return hits.sort((a, b) => a.i - b.i).map(x => x.o)
+  }
+}
 
 export function plan (input: PlanInput): PlanViolation | undefined {
   const { spec, state, now } = input
   const orders = input.orders.filter(o => o.window.end > now)
   if (orders.length === 0) return undefined
-  const horizon = Math.min(Math.max(...orders.map(o => o.window.end)), now + MAX_PLAN_MS)
+  let last = -Infinity
+  for (const o of orders) last = Math.max(last, o.window.end)
+  const horizon = Math.min(last, now + MAX_PLAN_MS)
   const plant = new Plant(spec, input.loadForecastW, {
     racks: Object.fromEntries(state.racks.map(r => [r.id, { socWh: r.socWh, peakUsedMs: r.peakUsedMs ?? 0 }])),
     hvac: Object.fromEntries((state.hvac ?? []).map(({ id, ...s }) => [id, s])),
     ev: Object.fromEntries((state.ev ?? []).map(({ id, ...s }) => [id, s]))
   })
-  const edges = [...new Set(orders.flatMap(o => [actionStart(o, spec), o.window.start, o.window.end]))].sort((a, b) => a - b)
+  const starts = orders.map(o => actionStart(o, spec))
+  const edges = [...new Set(orders.flatMap((o, i) => [starts[i]!, o.window.start, o.window.end]))].sort((a, b) => a - b)
   const segments: Segment[] = []
+  const segmentEnds: number[] = []
 
   // Net import before now: the forecast, less the demand-response reductions then in force.
+  let due: ((t: number) => number) | undefined
   const past = (t: number): { w: number, var: number } => {
-    const due = sum(input.orders.filter(o => activeAt(o, spec, t)).map(o => o.service === 'demand-response' ? o.reductionW : 0))
+    due ??= reductionsDue(input.orders, now)
     const natural = plant.naturalNetW(t)
-    return { w: Math.max(0, natural - due), var: (natural + pvW(spec.pv, t)) * LOAD_VAR_PER_W }
+    return { w: Math.max(0, natural - due(t)), var: (natural + pvW(spec.pv, t)) * LOAD_VAR_PER_W }
   }
+  // Segments are contiguous from now; those outside the span add exactly 0, so only the overlap is read.
   const average = (w: Window, key: 'w' | 'var'): number => {
     let acc = 0
     for (let a = w.start; a < Math.min(w.end, now);) {
@@ -88,19 +144,23 @@ export function plan (input: PlanInput): PlanViolation | undefined {
       acc += past((a + b) / 2)[key] * (b - a)
       a = b
     }
-    for (const s of segments) acc += s[key] * Math.max(0, Math.min(s.t1, w.end) - Math.max(s.t0, w.start))
+    for (let j = upper(segmentEnds, w.start); j < segments.length && segments[j]!.t0 < w.end; j++) {
+      const s = segments[j]!
+      acc += s[key] * Math.max(0, Math.min(s.t1, w.end) - Math.max(s.t0, w.start))
+    }
     return acc / (w.end - w.start)
   }
   // A baseline span under a tracking order holds that order's unknown response: a regulation
   // signal's mean within FR_ENERGY_SHARE of its capacity, a volt-var output within its capacity.
-  const uncertainty = (span: Window, key: 'w' | 'var'): number => sum(orders.map(c => {
+  // Orders not overlapping the span add exactly 0: only those overlapping are summed.
+  const frIn = overlapIndex(orders.filter(o => o.service === 'frequency-regulation'))
+  const vsIn = overlapIndex(orders.filter(o => o.service === 'voltage-support'))
+  const uncertainty = (span: Window, key: 'w' | 'var'): number => sum((key === 'w' ? frIn : vsIn)(span).map(c => {
     const share = Math.max(0, Math.min(c.window.end, span.end) - Math.max(c.window.start, span.start)) / (span.end - span.start)
-    if (key === 'w' && c.service === 'frequency-regulation') return FR_ENERGY_SHARE * c.capacityW * share
-    if (key === 'var' && c.service === 'voltage-support') return c.capacityVar * share
-    return 0
+    return c.service === 'frequency-regulation' ? FR_ENERGY_SHARE * c.capacityW * share : c.service === 'voltage-support' ? c.capacityVar * share : 0
   }))
-  const baselines = new Map<string, { w: number, var: number, dw: number, dvar: number }>()
-  const baselineOf = (o: DispatchOrder): { w: number, var: number, dw: number, dvar: number } => {
+  const baselines = new Map<string, Baseline>()
+  const baselineOf = (o: DispatchOrder): Baseline => {
     let b = baselines.get(o.id)
     if (b === undefined) {
       const known = state.baselines?.[o.id]
@@ -126,28 +186,57 @@ export function plan (input: PlanInput): PlanViolation | undefined {
   const initialStoredWh = plant.storedAboveFloorWh()
   const capacityWh = sum(spec.racks.map(r => r.capacityWh))
   const reserveMarginWh = capacityWh * MARGIN_PM / 1000
+  const planning = { reserveMarginWh }
   let lastPWorst = 0
+  // The orders in effect change only at their edges: a sweep over starts and ends keeps them, in
+  // input order, with what each step needs of them.
+  const byStart = orders.map((_, i) => i).sort((a, b) => starts[a]! - starts[b]! || a - b)
+  let added = 0
+  let nextEdge = 0
+  let inForce: number[] = []
+  let firstEnd = Infinity
+  let active: DispatchOrder[] = []
+  let ids: string[] = []
+  let effects: OrderInEffect[] = []
+  let fr: Array<{ o: DispatchOrder, racks: RackSpec[], total: number }> = []
+  let frW = 0
+  let reactive: DispatchOrder[] = []
+  let vsVar = 0
   for (let t = now; t < horizon;) {
     let next = Math.min((Math.floor(t / PLAN_STEP_MS) + 1) * PLAN_STEP_MS, horizon)
-    for (const e of edges) if (e > t && e < next) next = e
+    while (nextEdge < edges.length && edges[nextEdge]! <= t) nextEdge++
+    if (nextEdge < edges.length && edges[nextEdge]! < next) next = edges[nextEdge]!
     const dtMs = next - t
-    const active = orders.filter(o => activeAt(o, spec, t))
-    const ids = active.map(o => o.id)
+    if ((added < byStart.length && starts[byStart[added]!]! <= t) || firstEnd <= t) {
+      const fresh: number[] = []
+      while (added < byStart.length && starts[byStart[added]!]! <= t) fresh.push(byStart[added++]!)
+      inForce = [...inForce, ...fresh].filter(i => t < orders[i]!.window.end).sort((a, b) => a - b)
+      firstEnd = Infinity
+      for (const i of inForce) firstEnd = Math.min(firstEnd, orders[i]!.window.end)
+      active = inForce.map(i => orders[i]!)
+      ids = active.map(o => o.id)
+      effects = active.map(inEffect)
+      fr = active.filter(o => o.service === 'frequency-regulation').map(o => {
+        const racks = spec.racks.filter(r => racksOf(o, spec).includes(r.id))
+        return { o, racks, total: sum(racks.map(r => r.maxDischargeW)) }
+      })
+      // Regulation may swing its full capacity, plus its baseline's uncertainty, either way.
+      frW = sum(fr.map(({ o }) => (o.service === 'frequency-regulation' ? o.capacityW : 0) + baselineOf(o).dw))
+      // Voltage support may need its full capacity of either sign; reactive baselines may be off by their uncertainty.
+      reactive = active.filter(o => o.service === 'voltage-support' || o.service === 'reactive-power')
+      vsVar = sum(reactive.map(o => (o.service === 'voltage-support' ? o.capacityVar : 0) + baselineOf(o).dvar))
+    }
     const fail = (reason: PlanReason, detail: string): PlanViolation => ({ reason, t, detail: `${detail} at ${iso(t)}`, active: ids })
-    const out = controlStep(plant, { t, dtMs, voltagePu1000: 1000, orders: active.map(inEffect), planning: { reserveMarginWh } })
+    const out = controlStep(plant, { t, dtMs, voltagePu1000: 1000, orders: effects, planning })
     segments.push({ t0: t, t1: next, w: out.pccW, var: out.pccVar })
+    segmentEnds.push(next)
     if (out.shortfall !== undefined) return fail(REASON[out.shortfall.kind], out.shortfall.detail)
 
-    // Regulation may swing its full capacity, plus its baseline's uncertainty, either way.
-    const fr = active.filter(o => o.service === 'frequency-regulation')
-    const frW = sum(fr.map(o => (o.service === 'frequency-regulation' ? o.capacityW : 0) + baselineOf(o).dw))
     if (frW > 0) {
       if (out.batteryW + frW > out.caps.dischargeW + SLACK) return fail(REASON[out.caps.dischargeBy], `regulation needs ${Math.round(out.batteryW + frW)} W of discharge in reserve; the racks ${out.racks.join(', ')} allow ${Math.floor(out.caps.dischargeW)} W`)
       if (frW - out.batteryW > out.caps.chargeW + SLACK) return fail(REASON[out.caps.chargeBy], `regulation needs ${Math.round(frW - out.batteryW)} W of charge in reserve; the racks ${out.racks.join(', ')} allow ${Math.floor(out.caps.chargeW)} W`)
-      for (const o of fr) {
+      for (const { o, racks, total } of fr) {
         if (o.service !== 'frequency-regulation') continue
-        const racks = spec.racks.filter(r => racksOf(o, spec).includes(r.id))
-        const total = sum(racks.map(r => r.maxDischargeW))
         for (const r of racks) {
           const wh = (FR_ENERGY_SHARE * o.capacityW + baselineOf(o).dw) * r.maxDischargeW / total * dtMs / MS_PER_H
           const b = band.get(r.id)!
@@ -157,9 +246,6 @@ export function plan (input: PlanInput): PlanViolation | undefined {
       }
     }
 
-    // Voltage support may need its full capacity of either sign; reactive baselines may be off by their uncertainty.
-    const reactive = active.filter(o => o.service === 'voltage-support' || o.service === 'reactive-power')
-    const vsVar = sum(reactive.map(o => (o.service === 'voltage-support' ? o.capacityVar : 0) + baselineOf(o).dvar))
     // While sheds ramp the racks bridge them and the load's var lags; an inverter still ramping
     // down from the last step's worst output carries it into this one.
     const pWorst = Math.max(out.pPeakW + out.loadSwingW + frW, lastPWorst)
