@@ -22,6 +22,9 @@ export class TransactionBook {
   readonly txs = new Map<string, Tx>()
   readonly equivocations: Equivocation[] = []
   private readonly commitmentOf = new Map<string, string>()
+  private readonly ofRequest = new Map<string, Tx[]>()
+  /** Transactions not yet rejected, settled or disputed: capacity still in use. */
+  private readonly live = new Set<Tx>()
 
   /** The commitment a provider already made to a request, if any. */
   commitmentBy (requestId: string, provider: string): string | undefined {
@@ -43,7 +46,14 @@ export class TransactionBook {
         const earlier = this.commitmentOf.get(key)
         if (earlier === undefined) this.commitmentOf.set(key, v.id)
         else this.conflict('commitment', c.provider, earlier, v.id)
-        if (!this.txs.has(v.id)) this.txs.set(v.id, { id: v.id, commitment: v as Verified<'grid.commitment'> })
+        if (!this.txs.has(v.id)) {
+          const tx: Tx = { id: v.id, commitment: v as Verified<'grid.commitment'> }
+          this.txs.set(v.id, tx)
+          this.live.add(tx)
+          const siblings = this.ofRequest.get(c.request)
+          if (siblings === undefined) this.ofRequest.set(c.request, [tx])
+          else siblings.push(tx)
+        }
         break
       }
       case 'grid.acceptance':
@@ -72,7 +82,16 @@ export class TransactionBook {
       default:
         break
     }
+    const commitment = (v.record.body as { commitment?: unknown }).commitment
+    const tx = typeof commitment === 'string' ? this.txs.get(commitment) : undefined
+    if (tx !== undefined && ['rejected', 'settled', 'disputed'].includes(this.status(tx))) this.live.delete(tx)
   }
+
+  /** Transactions not rejected, settled or disputed. */
+  unfinished (): Iterable<Tx> { return this.live }
+
+  /** The transactions (commitments) made to one request. */
+  ofRequestId (requestId: string): readonly Tx[] { return this.ofRequest.get(requestId) ?? [] }
 
   status (tx: Tx): TxStatus {
     if (tx.dispute !== undefined) return 'disputed'
@@ -86,8 +105,8 @@ export class TransactionBook {
   /** Quantity already accepted against a request. */
   filled (requestId: string): number {
     let sum = 0
-    for (const tx of this.txs.values()) {
-      if (tx.commitment.record.body.request === requestId && tx.answer?.record.type === 'grid.acceptance') sum += tx.commitment.record.body.quantity.value
+    for (const tx of this.ofRequestId(requestId)) {
+      if (tx.answer?.record.type === 'grid.acceptance') sum += tx.commitment.record.body.quantity.value
     }
     return sum
   }

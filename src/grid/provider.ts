@@ -63,9 +63,7 @@ export class Provider {
   /** Orders of every accepted commitment that has not been settled yet (capacity in use). */
   private committedOrders (): DispatchOrder[] {
     const orders: DispatchOrder[] = []
-    for (const tx of this.ctx.book.txs.values()) {
-      const status = this.ctx.book.status(tx)
-      if (status === 'rejected' || status === 'settled' || status === 'disputed') continue
+    for (const tx of this.ctx.book.unfinished()) {
       if (tx.commitment.record.body.provider !== this.ctx.keys.id) continue
       orders.push(orderOf(tx.id, tx.commitment.record.body))
     }

@@ -30,6 +30,9 @@ import { ANSWER_LIMITS, TELEMETRY_LIMITS } from './limits.js'
 
 export type RequestParams = Omit<RequestBody, 'requester' | 'nonce' | 'issuedAt'>
 
+/** How long (wall ms) fetched readings serve other settlements over the same meter and span. */
+const READINGS_REUSE_MS = 5_000
+
 export class Requester {
   readonly telemetry: TelemetryStore
 
@@ -158,7 +161,7 @@ export class Requester {
   private async clear (request: Verified<'grid.request'>): Promise<void> {
     const { ctx } = this
     const r = request.record.body
-    const held = [...ctx.book.txs.values()].filter(tx => tx.commitment.record.body.request === request.id && tx.answer === undefined).map(tx => tx.commitment)
+    const held = ctx.book.ofRequestId(request.id).filter(tx => tx.answer === undefined).map(tx => tx.commitment)
     const g = this.directory.store.governance.get(r.marketplace)?.record.body
     const result = clearAuction(held.map(b => ({ id: b.id, quantity: b.record.body.quantity.value, rate: b.record.body.price.rate, issuedAt: b.record.body.issuedAt })), r.quantity.value, r.price.rate, g !== undefined && g.minimumBid.unit === r.quantity.unit ? g.minimumBid.value : 0)
     ctx.logger.info({ request: request.id, bids: held.length, winners: result.winners.length, clearingRate: result.clearingRate }, 'auction cleared')
@@ -215,16 +218,15 @@ export class Requester {
 
     let raw: unknown[]
     try {
-      const answer = await call(ctx.net, peerIdOfParty(s.provider), PROTOCOL_TELEMETRY, { commitment: tx.id }, TELEMETRY_LIMITS) as { readings?: unknown }
-      if (!Array.isArray(answer.readings)) throw new Error('telemetry answer carries no readings array')
-      raw = answer.readings
+      raw = await this.fetchReadings(tx)
     } catch (err) {
       // Not a dispute: the provider retries the settlement, and we fetch again.
       throw new RefusedError('telemetry-unavailable', `could not fetch the readings: ${(err as Error).message}`)
     }
     await this.telemetry.putReadings(tx.id, raw as Envelope[])
     const ledger = await this.checkLedger(s)
-    const check = ledger ?? checkSettlement(settlement, tx.commitment, tx.answer as Verified<'grid.acceptance'>, request.record.body.toleranceBp, raw, await this.telemetry.signals(tx.id))
+    const signals = settlementMethod(tx.commitment.record.body.settlementMethod)?.signal === true ? await this.telemetry.signals(tx.id) : []
+    const check = ledger ?? checkSettlement(settlement, tx.commitment, tx.answer as Verified<'grid.acceptance'>, request.record.body.toleranceBp, raw, signals)
     if (!check.ok) {
       const dispute = signRecord('grid.dispute', {
         settlement: settlement.id, commitment: tx.id, request: s.request, by: ctx.keys.id, against: s.provider, reason: check.reason, detail: check.detail.slice(0, 512), issuedAt: ctx.clock.now()
@@ -239,6 +241,32 @@ export class Requester {
     await faultPoint('requester:countersign-persisted')
     ctx.logger.info({ tx: tx.id, executed: s.executed, amount: s.amount }, 'settlement countersigned')
     return signed.record
+  }
+
+  private readonly readingsFetches = new Map<string, Promise<unknown[]>>()
+
+  /**
+   * The provider's signed readings over a commitment's telemetry span. Settlements of commitments
+   * with one meter and one span (many transactions in one window) share one fetch while it is
+   * recent: the readings are the same signed records, and each settlement still checks them all.
+   */
+  private async fetchReadings (tx: Tx): Promise<unknown[]> {
+    const c = tx.commitment.record.body
+    const span = settlementMethod(c.settlementMethod)!.span(c.window)
+    const key = `${c.provider} ${c.meter} ${span.from} ${span.to}`
+    let fetch = this.readingsFetches.get(key)
+    if (fetch === undefined) {
+      fetch = (async () => {
+        const answer = await call(this.ctx.net, peerIdOfParty(c.provider), PROTOCOL_TELEMETRY, { commitment: tx.id }, TELEMETRY_LIMITS) as { readings?: unknown }
+        if (!Array.isArray(answer.readings)) throw new Error('telemetry answer carries no readings array')
+        return answer.readings
+      })()
+      this.readingsFetches.set(key, fetch)
+      const forget = (): void => { this.readingsFetches.delete(key) }
+      // A failed fetch is forgotten at once (the provider's retry fetches again); a good one soon.
+      fetch.then(() => setTimeout(forget, READINGS_REUSE_MS).unref(), forget)
+    }
+    return await fetch
   }
 
   /**
