@@ -12,6 +12,8 @@ export interface NodeDb {
   committer: GroupCommitter
   /** A register file in the LevelDB dir, kept open until close. */
   register: (name: string) => RegisterWriter
+  /** Runs `hook` at close, after the last batch and before the registers close. */
+  beforeClose: (hook: () => Promise<void>) => void
   close: () => Promise<void>
 }
 
@@ -49,6 +51,7 @@ export async function openDb (dir: string): Promise<NodeDb> {
   }
   const committer = new GroupCommitter(level)
   const registers: RegisterWriter[] = []
+  const hooks: Array<() => Promise<void>> = []
   return {
     dir,
     level,
@@ -58,8 +61,10 @@ export async function openDb (dir: string): Promise<NodeDb> {
       registers.push(r)
       return r
     },
+    beforeClose: (hook) => { hooks.push(hook) },
     close: async () => {
       await committer.drain().catch(() => {})
+      for (const hook of hooks) await hook()
       await Promise.all(registers.map(async r => await r.close()))
       await level.close()
     }

@@ -3,7 +3,8 @@
 // `record`; a later version with more signatures (a countersign) appears once more as `cosign`.
 // LevelDB cannot tell a write-ahead log truncated after the fact from a write torn by a crash:
 // it drops the tail silently, stored head included (same batch). So the head is also kept in a
-// witness file beside LevelDB, written once the batch is on disk and before the append resolves.
+// witness file beside LevelDB, written after each batch is on disk (in the background: an
+// acknowledged entry is in LevelDB's synced log; the witness may lag it, never lead it).
 // Each entry is stored as its canonical JSON (the bytes its leaf hash covers, so encoded once),
 // with one head per batch; lookups go through an in-memory index (log-index.ts).
 import type { AbstractSublevel } from 'abstract-level'
@@ -109,6 +110,8 @@ export class RecordLog {
       if (typeof code === 'string' && code.startsWith('LEVEL_')) throw new LogCorruptError(db.dir, `LevelDB cannot read it (${code}): ${(err as Error).message}`)
       throw new Error(`cannot open the log in ${db.dir}: ${(err as Error).message}`)
     }
+    // A clean close leaves the witness at the log's head (only a log that opened: a failed open writes nothing).
+    db.beforeClose(async () => { await log.witness(log.durable.size).catch(() => {}) })
     return log
   }
 
@@ -205,7 +208,7 @@ export class RecordLog {
   has (id: string): boolean { return this.sigCounts.has(id) }
 
   /**
-   * Appends a verified record and resolves once it is on disk (LevelDB and witness). Idempotent:
+   * Appends a verified record and resolves once it is on disk (LevelDB, synced). Idempotent:
    * a record already logged with as many signatures is not logged again and resolves to undefined.
    */
   append (signed: Verified): Promise<LogEntry | undefined> {
@@ -219,10 +222,12 @@ export class RecordLog {
     // Stored as its canonical JSON, read back by the sublevel's JSON decoding; the key carries the
     // sublevel's prefix already (cheaper than delegating the op to the sublevel).
     const ops: BatchOp[] = [{ type: 'put', key: this.entries.prefixKey(seqKey(entry.seq), 'utf8'), value: bytes, valueEncoding: 'view' } as BatchOp]
-    return this.committer.write(ops).then(async () => {
+    return this.committer.write(ops).then(() => {
       // Batches resolve in order: this head and every one before it are on disk.
       if (head.size > this.durable.size) this.durable = head
-      await this.witness(head.size)
+      // The witness follows in the background: it may lag the log, never lead it. Waiting for
+      // its fsync doubled the latency of every durable step; a failed write fails every later append.
+      void this.witness(head.size).catch(() => {})
       return entry
     })
   }

@@ -167,7 +167,8 @@ export async function call (net: PairgridLibp2p, peer: PeerId, protocol: string,
   // The slot is ours until the stream is closed or aborted, not just until the answer is in.
   let closed: Promise<unknown> = Promise.resolve()
   try {
-    const stream = await net.dialProtocol(peer, protocol, { signal })
+    // The protocol name goes out with the request instead of a round trip ahead of it.
+    const stream = await net.dialProtocol(peer, protocol, { signal, negotiateFully: false })
     try {
       // The whole response is buffered before it is returned: the default 4 MB buffer would fail
       // every response above it (telemetry and signals may be 8 and 24 MB).
