@@ -25,6 +25,11 @@ export type Exchange =
   | { ok: true, theirs: LogCheckpoint }
   | { ok: false, reason: 'fork-detected' | 'unreachable', detail: string }
 
+/** How long (wall ms) one checkpoint of our log serves the settlements we sign. */
+const SHARED_CHECKPOINT_MS = 1_000
+/** Checkpoints of other parties' logs proven to extend (or precede) the one we hold, remembered. */
+const PROVEN_MAX = 4_096
+
 export class Ledger {
   private readonly sub
   private readonly heldBy = new Map<string, LogCheckpoint>()
@@ -44,7 +49,17 @@ export class Ledger {
 
   held (party: string): LogCheckpoint | undefined { return this.heldBy.get(party) }
 
-  ours (): LogCheckpoint { return currentCheckpoint(this.log) }
+  private recent: { cp: LogCheckpoint, at: number } | undefined
+
+  /**
+   * A checkpoint of our log for a settlement to carry: settlements signed within a second of each
+   * other share one, so the counterparty proves it once rather than once per settlement.
+   */
+  ours (): LogCheckpoint {
+    const now = performance.now()
+    if (this.recent === undefined || now - this.recent.at > SHARED_CHECKPOINT_MS) this.recent = { cp: currentCheckpoint(this.log), at: now }
+    return this.recent.cp
+  }
 
   private async hold (party: string, cp: LogCheckpoint): Promise<void> {
     const prev = this.heldBy.get(party)
@@ -58,21 +73,32 @@ export class Ledger {
   /**
    * Asks the party for a checkpoint (its current one, or the one at `at`) with a proof that it
    * extends the checkpoint we hold; verifies and keeps it. Asks for the current one made while
-   * another is on its way share it: any checkpoint the party's log had serves a settlement, and a
-   * burst of settlements with one counterparty makes one exchange, not one each.
+   * another is on its way share it (any checkpoint the party's log had serves a settlement), as do
+   * checks of one stated checkpoint: a burst of settlements with one counterparty makes one
+   * exchange, not one each.
    */
   async exchange (party: string, at?: LogCheckpoint): Promise<Exchange> {
-    if (at !== undefined) return await this.exchangeOnce(party, at)
-    const running = this.current.get(party)
+    // A checkpoint once proven stays consistent with what we hold (which only moves forward along
+    // proven checkpoints): the settlements that carry one shared checkpoint are checked once.
+    const key = at === undefined ? party : `${party} ${at.size} ${at.root}`
+    if (at !== undefined && this.proven.has(key)) return { ok: true, theirs: at }
+    const running = this.current.get(key)
     if (running !== undefined) return await running
-    const started = this.exchangeOnce(party)
-    this.current.set(party, started)
+    const started = this.exchangeOnce(party, at)
+    this.current.set(key, started)
     try {
-      return await started
+      const result = await started
+      if (at !== undefined && result.ok) {
+        this.proven.add(key)
+        if (this.proven.size > PROVEN_MAX) this.proven.delete(this.proven.values().next().value!)
+      }
+      return result
     } finally {
-      this.current.delete(party)
+      this.current.delete(key)
     }
   }
+
+  private readonly proven = new Set<string>()
 
   private async exchangeOnce (party: string, at?: LogCheckpoint): Promise<Exchange> {
     const held = this.heldBy.get(party) ?? { size: 0, root: '' }
