@@ -131,7 +131,7 @@ export function verifyBundle (value: unknown): BundleVerdict {
   if (acceptance === undefined) return { ok: false, fault: 'a settlement without an acceptance' }
   const s = settlement.record.body
   if (s.commitment !== commitment.id || s.acceptance !== acceptance.id || s.request !== request.id) return { ok: false, fault: 'settlement does not reference this chain' }
-  const check = checkSettlement(settlement, commitment, acceptance, request.record.body.toleranceBp, value.readings, value.signals)
+  const check = checkSettlement(settlement, commitment, acceptance, request.record.body.toleranceBp, value.readings, value.signals, { fresh: true })
   Object.assign(summary, { executed: s.executed, unit: s.committed.unit, paidEnergy: s.paidEnergy, performance: s.performance, amount: s.amount })
   if (dispute !== undefined) {
     const d = dispute.record.body

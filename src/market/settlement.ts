@@ -1,5 +1,5 @@
 // Settlement arithmetic and the counterparty's check of a settlement against its telemetry.
-import type { Verified } from '../records/envelope.js'
+import type { Verified, VerifyOptions } from '../records/envelope.js'
 import { SettlementBody, type AcceptanceBody, type CommitmentBody, type DisputeReason } from '../records/grid-schemas.js'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Price } from '../records/common-schemas.js'
@@ -37,16 +37,17 @@ export function computeSettlement (
   rawReadings: readonly unknown[],
   rawSignals: readonly unknown[],
   ledger: SettlementBody['ledger'],
-  issuedAt: number
+  issuedAt: number,
+  verify: VerifyOptions = {}
 ): Computed {
   const c = commitment.record.body
   const price = settledPrice(c, acceptance.record.body)
   const method = settlementMethod(c.settlementMethod)
   if (method === undefined || method.service !== c.service) return { ok: false, reason: 'terms-mismatch', detail: `settlement method ${c.settlementMethod} does not settle ${c.service}` }
   if (c.quantity.unit !== method.unit || price.rateUnit !== (method.unit === 'W' ? 'MWh' : 'Mvarh')) return { ok: false, reason: 'terms-mismatch', detail: `${c.settlementMethod} settles ${method.unit} priced per ${method.unit === 'W' ? 'MWh' : 'Mvarh'}, not ${c.quantity.unit} per ${price.rateUnit}` }
-  const t = checkTelemetry(rawReadings, c.meter, method.span(c.window))
+  const t = checkTelemetry(rawReadings, c.meter, method.span(c.window), verify)
   if (!t.ok) return t
-  const sig = method.signal ? checkSignals(rawSignals, commitment.id, c) : undefined
+  const sig = method.signal ? checkSignals(rawSignals, commitment.id, c, verify) : undefined
   if (sig !== undefined && !sig.ok) return { ok: false, reason: 'bad-signal', detail: sig.detail }
   const outcome = method.outcome({ window: c.window, quantity: c.quantity, readings: t.readings.map(r => r.record.body), signals: sig?.ok === true ? sig.signals.map(s => s.record.body) : [] })
   if (outcome === undefined) return { ok: false, reason: 'missing-readings', detail: `readings do not give ${c.settlementMethod} what it needs (span boundaries, interval)` }
@@ -91,11 +92,12 @@ export function checkSettlement (
   acceptance: Verified<'grid.acceptance'>,
   toleranceBp: number,
   rawReadings: readonly unknown[],
-  rawSignals: readonly unknown[]
+  rawSignals: readonly unknown[],
+  verify: VerifyOptions = {}
 ): Check {
   const s = settlement.record.body
   // The checkpoints are not derived from the readings: each party checks them against the logs.
-  const expected = computeSettlement(commitment, acceptance, rawReadings, rawSignals, s.ledger, s.issuedAt)
+  const expected = computeSettlement(commitment, acceptance, rawReadings, rawSignals, s.ledger, s.issuedAt, verify)
   if (!expected.ok) return expected
   const e = expected.body
   if (s.telemetry.meter !== e.telemetry.meter) return { ok: false, reason: 'meter-mismatch', detail: 'settlement names another meter than the commitment' }

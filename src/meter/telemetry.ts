@@ -2,7 +2,7 @@
 // contiguous, and digested as an RFC 9162 Merkle root over their record ids in seq order.
 import { merkleRoot } from '../log/merkle.js'
 import { fromHex, toHex } from '../records/bytes.js'
-import { verifyRecord, type Verified } from '../records/envelope.js'
+import { verifyRecord, type Verified, type VerifyOptions } from '../records/envelope.js'
 import type { Telemetry } from '../records/grid-schemas.js'
 import type { DisputeReason } from '../records/grid-schemas.js'
 
@@ -22,11 +22,11 @@ export type TelemetryResult =
  * reading verifies and is the meter's, seqs are contiguous, times step by the interval, and the
  * first and last readings close exactly at the span's ends.
  */
-export function checkTelemetry (raw: readonly unknown[], meter: string, span: { from: number, to: number }): TelemetryResult {
+export function checkTelemetry (raw: readonly unknown[], meter: string, span: { from: number, to: number }, verify: VerifyOptions = {}): TelemetryResult {
   const readings: Array<Verified<'meter.reading'>> = []
   for (const [i, r] of raw.entries()) {
     try {
-      readings.push(verifyRecord(r, ['meter.reading'] as const))
+      readings.push(verifyRecord(r, ['meter.reading'] as const, verify))
     } catch (err) {
       return { ok: false, reason: 'bad-reading', detail: `reading ${i}: ${(err as Error).message}` }
     }

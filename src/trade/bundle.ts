@@ -76,7 +76,7 @@ export function verifyTradeBundle (value: unknown): TradeBundleVerdict {
   const byType = new Map<RecordType, Verified>()
   for (const [i, raw] of value.records.entries()) {
     let v: Verified
-    try { v = verifyRecord(raw, TRADE_TYPES) } catch (err) { return { ok: false, fault: `record ${i}: ${(err as Error).message}` } }
+    try { v = verifyRecord(raw, TRADE_TYPES, { fresh: true }) } catch (err) { return { ok: false, fault: `record ${i}: ${(err as Error).message}` } }
     if (byType.has(v.record.type)) return { ok: false, fault: `record ${i}: a second ${v.record.type}` }
     byType.set(v.record.type, v)
   }
@@ -98,7 +98,7 @@ export function verifyTradeBundle (value: unknown): TradeBundleVerdict {
   const profiles = new Map<string, Verified<'party.profile'>>()
   for (const [i, raw] of value.credentials.entries()) {
     let v: Verified
-    try { v = verifyRecord(raw, ['party.profile', 'credential.accreditation'] as const) } catch (err) { return { ok: false, fault: `credential ${i}: ${(err as Error).message}` } }
+    try { v = verifyRecord(raw, ['party.profile', 'credential.accreditation'] as const, { fresh: true }) } catch (err) { return { ok: false, fault: `credential ${i}: ${(err as Error).message}` } }
     const b = v.record.body as { party?: string, subject?: string, kind?: string, meter?: string }
     const party = b.party ?? b.subject
     if (party !== o.producer && party !== a.buyer) return { ok: false, fault: `credential ${i} is about neither party` }
@@ -135,7 +135,7 @@ export function verifyTradeBundle (value: unknown): TradeBundleVerdict {
   const buyerAt = profiles.get(a.buyer)?.record.body.location
   if (buyerAt !== undefined && canonicalize(buyerAt) !== canonicalize(s.exergy.location.load)) return { ok: false, fault: 'the payload\'s load location is not the buyer\'s profile location' }
   const check = checkTradeSettlement(settlement, {
-    offer, acceptance, confirmation, producerReadings: value.producerReadings, buyerReadings: value.buyerReadings, buyerBlockWh: s.buyerMeter.blockWh, buyerLocation: s.exergy.location.load
+    offer, acceptance, confirmation, producerReadings: value.producerReadings, buyerReadings: value.buyerReadings, buyerBlockWh: s.buyerMeter.blockWh, buyerLocation: s.exergy.location.load, verify: { fresh: true }
   })
   Object.assign(summary, { deliveredWh: s.deliveredWh, receivedWh: s.receivedWh, amount: s.amount, gridConnect: s.exergy.gridConnect.state })
   if (dispute !== undefined) {

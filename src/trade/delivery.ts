@@ -2,7 +2,7 @@
 // inputs: both meters' readings over the block, the offer, acceptance and confirmation, both
 // parties' block totals and the buyer's location. The producer computes it to sign, the buyer to
 // countersign, an offline verifier to check a bundle; all three must get the same body.
-import type { Verified } from '../records/envelope.js'
+import type { Verified, VerifyOptions } from '../records/envelope.js'
 import type { ReadingBody } from '../records/meter-schemas.js'
 import type { CertificateBody, EpsConditions, Location, TradeDisputeReason, TradeSettlementBody } from '../records/trade-schemas.js'
 import { canonicalize } from '../records/canonical.js'
@@ -26,6 +26,8 @@ export interface DeliveryInputs extends TradeChain {
   buyerLocation: Location
   ledger: TradeSettlementBody['ledger']
   issuedAt: number
+  /** Audits verify every reading afresh. */
+  verify?: VerifyOptions
 }
 
 export type Computed = { ok: true, body: TradeSettlementBody } | { ok: false, reason: TradeDisputeReason, detail: string }
@@ -66,9 +68,9 @@ export function computeTradeSettlement (inputs: DeliveryInputs): Computed {
   const o = inputs.offer.record.body
   const a = inputs.acceptance.record.body
   const span = { from: o.block.start, to: o.block.end }
-  const p = checkTelemetry(inputs.producerReadings, o.meter, span)
+  const p = checkTelemetry(inputs.producerReadings, o.meter, span, inputs.verify)
   if (!p.ok) return { ok: false, reason: p.reason as TradeDisputeReason, detail: `producer's meter: ${p.detail}` }
-  const b = checkTelemetry(inputs.buyerReadings, a.buyerMeter, span)
+  const b = checkTelemetry(inputs.buyerReadings, a.buyerMeter, span, inputs.verify)
   if (!b.ok) return { ok: false, reason: b.reason as TradeDisputeReason, detail: `buyer's meter: ${b.detail}` }
   const accepted = BigInt(a.quantityWh)
   if (inputs.producerBlockWh < a.quantityWh || inputs.buyerBlockWh < a.quantityWh) return { ok: false, reason: 'quantity-mismatch', detail: 'a block total is smaller than this trade alone' }
