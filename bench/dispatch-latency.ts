@@ -100,6 +100,8 @@ interface CaseResult {
   sent: ReturnType<typeof summarize>
   answer: ReturnType<typeof summarize>
   requests: number
+  /** CPU (user + system) of this process — every node of the case — per measured request. */
+  cpuMsPerRequest: number
   incomplete: number
   acceptedPerRequest: number
   rejectionReasons: Record<string, number>
@@ -123,7 +125,9 @@ async function runCase (m: BenchMarket, requests: number, warmup: number): Promi
     let accepted = 0
     const reasons: Record<string, number> = {}
     const anchor = windowAnchor(c.clock)
+    let cpu0 = process.cpuUsage()
     for (let i = 0; i < warmup + requests; i++) {
+      if (i === warmup) cpu0 = process.cpuUsage()
       const t0 = performance.now()
       const request = await c.requester.requester.publish(drParams(m, anchor, i))
       const tPub = performance.now()
@@ -158,8 +162,9 @@ async function runCase (m: BenchMarket, requests: number, warmup: number): Promi
         answer.push(Math.min(...t.accepted) - Math.min(...t.arrived))
       }
     }
+    const cpu = process.cpuUsage(cpu0)
     return {
-      nodes: k + 1, requests, incomplete, acceptedPerRequest: accepted / Math.max(1, requests - incomplete), rejectionReasons: reasons,
+      nodes: k + 1, requests, incomplete, cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / requests, acceptedPerRequest: accepted / Math.max(1, requests - incomplete), rejectionReasons: reasons,
       first: summarize(first), all: summarize(all), ack: summarize(ack), publish: summarize(publish), gossip: summarize(gossip), commit: summarize(commit), durable: summarize(durable), sent: summarize(sent), answer: summarize(answer)
     }
   } finally {
@@ -258,13 +263,13 @@ export async function run ({ quick }: BenchOptions): Promise<BenchResult[]> {
     const f = (s: ReturnType<typeof summarize>): string => `p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`
     say(`${r.nodes} nodes, ${r.requests} requests (in one process): first acceptance ${f(r.first)}; all ${buildings} commitment(s) answered ${f(r.all)}; acceptance back at the building ${f(r.ack)}`)
     say(`   breakdown (p50): publish (sign + fsync + gossip send) ${r.publish.p50.toFixed(2)} ms → request at a building ${r.gossip.p50.toFixed(2)} ms after start → commitment decided and signed +${r.commit.p50.toFixed(2)} ms → at the requester's commit handler +${r.sent.p50.toFixed(2)} ms (of which on disk at the building +${r.durable.p50.toFixed(2)} ms) → acceptance signed and booked +${r.answer.p50.toFixed(2)} ms`)
-    say(`   acceptances per request ${r.acceptedPerRequest.toFixed(2)}; rejections ${JSON.stringify(r.rejectionReasons)}; incomplete ${r.incomplete}`)
+    say(`   acceptances per request ${r.acceptedPerRequest.toFixed(2)}; rejections ${JSON.stringify(r.rejectionReasons)}; incomplete ${r.incomplete}; CPU of all ${r.nodes} nodes (one thread) ${r.cpuMsPerRequest.toFixed(1)} ms per request`)
     const name = `dispatch-latency/${r.nodes}-nodes`
     const extra = {
       nodes: r.nodes, requests: r.requests, incomplete: r.incomplete, p99: round(r.first.p99, 3), p90: round(r.first.p90, 3), max: round(r.first.max, 3),
       targetP99: 30, allAnsweredP50: round(r.all.p50, 3), allAnsweredP99: round(r.all.p99, 3), ackAtBuildingP50: round(r.ack.p50, 3),
       breakdownP50: { publish: round(r.publish.p50, 3), gossipArrival: round(r.gossip.p50, 3), commitDecided: round(r.commit.p50, 3), commitAtRequester: round(r.sent.p50, 3), commitDurableAtBuilding: round(r.durable.p50, 3), answerBooked: round(r.answer.p50, 3) },
-      acceptedPerRequest: round(r.acceptedPerRequest, 2), rejections: r.rejectionReasons,
+      acceptedPerRequest: round(r.acceptedPerRequest, 2), rejections: r.rejectionReasons, cpuMsPerRequest: round(r.cpuMsPerRequest, 2),
       floorParts: { tcpRttP50: round(rtt.p50, 4), tcpRttCrossProcessP50: round(rttX.p50, 4), signUs: round(sig.signUs, 1), verifyUs: round(sig.verifyUs, 1), fsyncP50Ms: round(fsyncMs, 3) },
       floorWithFsyncs: round(floor + 3 * fsyncMs, 3),
       rpcRoundTripMs: { p50: round(rpc.p50, 3), p90: round(rpc.p90, 3), p99: round(rpc.p99, 3) }
