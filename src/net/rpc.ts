@@ -35,7 +35,7 @@ export class RefusedError extends Error {
 const encoder = new TextEncoder()
 
 /** Streams one peer may have open at once on one protocol, per connection. */
-export const RPC_MAX_INBOUND_STREAMS = 64
+export const RPC_MAX_INBOUND_STREAMS = 32
 /**
  * The whole request must be in this soon after the stream opens: the client writes it at once and
  * it is at most a few KB, so a peer that trickles it (slow-loris) loses the stream after this,
