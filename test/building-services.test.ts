@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BuildingRuntime } from '../src/building/runtime.js'
-import { defaultBuildingSpec, fineBuildingSpec, smallBuildingSpec, type BuildingSpec } from '../src/building/spec.js'
+import { WHOLE_BUILDING, defaultBuildingSpec, fineBuildingSpec, smallBuildingSpec, type BuildingSpec } from '../src/building/spec.js'
 import { evaluate, type EvaluationInput } from '../src/building/evaluate.js'
 import { arbitrate, type ArbitrationCandidate } from '../src/building/scheduler.js'
 import { SERVICES, isService, makeOrder, quantityOf, unitOf, type DispatchOrder } from '../src/building/order.js'
@@ -335,6 +335,12 @@ describe('evaluation and arbitration (property)', () => {
     expect(ask('demand-response', 30_000, {}, 'W', { start: NOW - MIN, end: NOW + MIN })).toMatchObject({ ok: false, reason: 'outside-surface' })
     expect(ask('demand-response', 100_000, {}, 'W', { start: NOW + H, end: NOW + 5 * H })).toMatchObject({ ok: false, reason: 'outside-surface' })
     expect(ask('demand-response', 150_000)).toMatchObject({ ok: false, reason: 'insufficient-power' })
+    // Only an order already carried out stands in the way (its reduction lowered this window's
+    // meter-before-event baseline): refused with the reason, no culprit among the pending orders.
+    const at = Date.UTC(2026, 5, 10, 14)
+    const past = makeOrder('past', 'demand-response', { start: at - H, end: at }, 50_000, [WHOLE_BUILDING])
+    expect(evaluate({ ...baseInput(spec, 400, [past]), now: at, service: 'demand-response', window: { start: at, end: at + H }, quantity: { value: 20_000, unit: 'W' } }))
+      .toMatchObject({ ok: false, reason: 'insufficient-energy', detail: expect.stringContaining('not after the orders already carried out') })
     expect(ask('frequency-regulation', 110_000)).toMatchObject({ ok: false, reason: 'insufficient-power' })
     const slow = { ...spec, inverter: { ...spec.inverter, rampWPerS: 20_000 } }
     expect(ask('frequency-regulation', 50_000, { spec: slow })).toMatchObject({ ok: false, reason: 'insufficient-power', detail: expect.stringContaining('ramp') })

@@ -7,8 +7,8 @@
 // fewest racks that suffice (with the curtailable loads, for demand response), the ones least used
 // by overlapping commitments and holding the most energy first.
 import type { Window } from '../records/common-schemas.js'
-import { isService, isTracking, makeOrder, overlaps, quantityOf, unitOf, type DispatchOrder, type Service } from './order.js'
-import { plan, FR_ENERGY_SHARE, MAX_PLAN_MS, PLAN_STEP_MS, type PlanState } from './plan.js'
+import { actionStart, isService, isTracking, makeOrder, overlaps, quantityOf, unitOf, type DispatchOrder, type Service } from './order.js'
+import { plan, FR_ENERGY_SHARE, MAX_PLAN_MS, PLAN_STEP_MS, type PlanState, type PlanViolation } from './plan.js'
 import { Plant } from './plant.js'
 import { RESPONSE_TOLERANCE } from './responses.js'
 import { WHOLE_BUILDING, type BuildingSpec } from './spec.js'
@@ -70,17 +70,103 @@ export function evaluate (input: EvaluationInput): Evaluation {
   const attempt = (elements: string[], committed: readonly DispatchOrder[]): ReturnType<typeof plan> =>
     plan({ spec: input.spec, state: input.state, now, loadForecastW: input.loadForecastW, orders: [...committed, makeOrder(CANDIDATE, service, window, q, elements)] })
   const sets = elementSets(input, service)
+  let last: PlanViolation | undefined
   for (const elements of sets) {
-    if (attempt(elements, input.committed) === undefined) return { ok: true, elements }
+    last = attempt(elements, input.committed)
+    if (last === undefined) return { ok: true, elements }
   }
   const all = sets.at(-1)!
   const alone = attempt(all, [])
   if (alone !== undefined) return refuse(alone.reason, alone.detail)
-  const together = attempt(all, input.committed)!
+  // The plan of the last set with the committed orders, just run (plans are pure functions of their input).
+  const together = last!
   const pending = input.committed.filter(c => c.window.end > now)
-  const culprit = pending.find(c => attempt(all, input.committed.filter(x => x !== c)) === undefined) ??
-    pending.find(c => together.active.includes(c.id)) ?? pending[0]!
+  const failsWithout = knownToFailWithout(input, makeOrder(CANDIDATE, service, window, q, all), together)
+  const culprit = pending.find(c => !failsWithout(c) && attempt(all, input.committed.filter(x => x !== c)) === undefined) ??
+    pending.find(c => together.active.includes(c.id)) ?? pending[0]
+  // Only orders already over stand in the way (what they drew from the battery, their rebound).
+  if (culprit === undefined) return refuse(together.reason, `the request fits alone, not after the orders already carried out: ${together.detail}`)
   return refuse('conflict', `the request fits alone, not with ${culprit.id} (${culprit.service}): ${together.reason}: ${together.detail}`, culprit.id)
+}
+
+/**
+ * The culprit of a conflict is the first pending order without which the request fits: found by
+ * planning once without each pending order in turn. This tells, without planning, that the plan
+ * without a given order would fail too, where the planner (plan.ts) makes that certain. It is
+ * asked about the pending orders in order, and only while the plans without the earlier ones
+ * failed (those it answered false for were planned), so it holds:
+ *  - an order the controller starts on only after the failing step, whose window edges fall after
+ *    that step (or at its end when the step ends on a whole minute), and without which the plan
+ *    still reaches that step's end: the plan is causal — an order counts in a step only once in
+ *    effect; its edges only cut steps; its window is not in the baseline span of any order in
+ *    effect by then (those spans end at the window start, except peak shaving's, whose
+ *    uncertainties the plan does not use); demand-response reductions before now are of orders
+ *    that started before now — so without it the plan runs the same steps, in the same state, and
+ *    fails at the same one;
+ *  - a demand-response or peak-shaving order alike in every respect but its id (service, window,
+ *    quantity, elements, the baseline already fixed for it if any) to one already planned
+ *    without, when neither id is used twice and every demand-response reduction is a safe
+ *    integer: without either, the plan holds the same orders but for the ids and the place of
+ *    that one in the list, and the only sums over such orders are of integer reductions (exact in
+ *    any order), the rest minima and sets, so it gives the same answer (only a detail text could
+ *    name other ids).
+ * Both rest on how plan.ts computes (test/building-evaluate.test.ts replays recorded culprits).
+ * False wherever this cannot be told: that order is planned without.
+ */
+function knownToFailWithout (input: EvaluationInput, request: DispatchOrder, failing: PlanViolation): (c: DispatchOrder) => boolean {
+  const { spec, now } = input
+  const committed = input.committed
+  if (new Set(committed).size !== committed.length) return () => false // the same order held twice: removed together
+  // --- causality: the orders the plan holds, its horizon and the failing step's end
+  const orders = [...committed, request].filter(o => o.window.end > now)
+  const edgesOf = (o: DispatchOrder): number[] => [actionStart(o, spec), o.window.start, o.window.end]
+  const finite = orders.every(o => edgesOf(o).every(Number.isFinite))
+  let end1 = -Infinity
+  let end1Count = 0
+  let end2 = -Infinity
+  for (const o of orders) {
+    const e = o.window.end
+    if (e > end1) { end2 = end1; end1 = e; end1Count = 1 } else if (e === end1) end1Count++
+    else if (e > end2) end2 = e
+  }
+  const tF = failing.t
+  const minute = (Math.floor(tF / PLAN_STEP_MS) + 1) * PLAN_STEP_MS
+  let stepEnd = Math.min(minute, Math.min(end1, now + MAX_PLAN_MS))
+  for (const o of orders) for (const e of edgesOf(o)) if (e > tF && e < stepEnd) stepEnd = e
+  const afterFailure = (c: DispatchOrder): boolean => {
+    if (!finite) return false
+    const first = Math.min(...edgesOf(c))
+    if (!(first > stepEnd || (first === stepEnd && stepEnd === minute))) return false
+    const lastWithout = c.window.end === end1 && end1Count === 1 ? end2 : end1
+    return Math.min(lastWithout, now + MAX_PLAN_MS) >= stepEnd
+  }
+  // --- orders alike
+  const ids = new Map<string, number>()
+  for (const o of [...committed, request]) ids.set(o.id, (ids.get(o.id) ?? 0) + 1)
+  let reductions = 0
+  let integral = true
+  for (const o of [...committed, request]) {
+    if (o.service !== 'demand-response') continue
+    integral &&= Number.isSafeInteger(o.reductionW)
+    reductions += Math.abs(o.reductionW)
+  }
+  integral &&= reductions <= Number.MAX_SAFE_INTEGER
+  const num = (x: unknown): string | undefined => typeof x === 'number' ? (Object.is(x, -0) ? '-0' : String(x)) : x === undefined ? 'u' : x === null ? 'n' : undefined
+  const tried = new Set<string>()
+  const alikeTried = (c: DispatchOrder): boolean => {
+    if (!integral || (c.service !== 'demand-response' && c.service !== 'peak-shaving') || ids.get(c.id) !== 1) return false
+    // A baseline already fixed is part of what the order is (the plan reads its w and var).
+    const known: unknown = input.state.baselines?.[c.id]
+    if (known !== undefined && (typeof known !== 'object' || known === null)) return false
+    const w = num((known as { w?: unknown } | undefined)?.w)
+    const v = num((known as { var?: unknown } | undefined)?.var)
+    if (w === undefined || v === undefined) return false
+    const key = `${c.service} ${num(c.window.start)} ${num(c.window.end)} ${num(quantityOf(c))} ${JSON.stringify(c.elements)} ${known === undefined ? '-' : `${w} ${v}`}`
+    if (tried.has(key)) return true
+    tried.add(key)
+    return false
+  }
+  return c => afterFailure(c) || alikeTried(c)
 }
 
 /** The surface's ratings: the racks' continuous ratings through the inverter, and the curtailable loads'. */
@@ -146,15 +232,52 @@ function stackedBound (input: EvaluationInput, service: Service, q: number): Eva
   const { va, dischargeW, chargeW, flexW } = ratings(input.spec)
   const bound = unit === 'var' ? va : service === 'demand-response' ? dischargeW + flexW : Math.min(dischargeW, chargeW)
   const same = input.committed.filter(c => overlaps(c.window, window) && unitOf(c.service) === unit && c.service !== 'peak-shaving')
-  for (const t of [window.start, ...same.map(c => c.window.start).filter(t => t > window.start && t < window.end)]) {
+  const times = [window.start, ...same.map(c => c.window.start).filter(t => t > window.start && t < window.end)]
+  const over = (t: number): Evaluation | undefined => {
     const on = same.filter(c => c.window.start <= t && t < c.window.end)
     const total = on.reduce((a, c) => a + quantityOf(c), q)
-    if (total > bound) {
-      const largest = on.reduce((m, c) => quantityOf(c) > quantityOf(m) ? c : m)
-      return refuse('conflict', `with ${on.map(c => c.id).join(', ')} the building would hold ${total} ${unit} committed at ${iso(t)}, above the surface's ${bound} ${unit}`, largest.id)
-    }
+    if (!(total > bound)) return undefined
+    const largest = on.reduce((m, c) => quantityOf(c) > quantityOf(m) ? c : m)
+    return refuse('conflict', `with ${on.map(c => c.id).join(', ')} the building would hold ${total} ${unit} committed at ${iso(t)}, above the surface's ${bound} ${unit}`, largest.id)
   }
-  return undefined
+  // What is committed at t is what started by t less what ended by t: with safe-integer
+  // quantities (sums exact in any order) and finite, non-empty windows, prefix sums over the
+  // sorted starts and ends tell which t is the first over the bound, in O(n log n); only that one
+  // is then summed as above, for its text. Otherwise, each t as above (quadratic).
+  let mass = Math.abs(q)
+  let exact = Number.isSafeInteger(q)
+  for (const c of same) {
+    const x = quantityOf(c)
+    exact &&= Number.isSafeInteger(x) && Number.isFinite(c.window.start) && Number.isFinite(c.window.end) && c.window.start < c.window.end
+    mass += Math.abs(x)
+  }
+  if (!exact || !(mass <= Number.MAX_SAFE_INTEGER)) {
+    for (const t of times) {
+      const refusal = over(t)
+      if (refusal !== undefined) return refusal
+    }
+    return undefined
+  }
+  const prefix = (key: 'start' | 'end'): { at: number[], sum: number[] } => {
+    const sorted = same.map(c => ({ t: c.window[key], x: quantityOf(c) })).sort((a, b) => a.t - b.t)
+    const sum = [0]
+    for (const e of sorted) sum.push(sum.at(-1)! + e.x)
+    return { at: sorted.map(e => e.t), sum }
+  }
+  const starts = prefix('start')
+  const ends = prefix('end')
+  const upTo = (p: { at: number[], sum: number[] }, t: number): number => {
+    let lo = 0
+    let hi = p.at.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (p.at[mid]! <= t) lo = mid + 1
+      else hi = mid
+    }
+    return p.sum[lo]!
+  }
+  const first = times.find(t => q + upTo(starts, t) - upTo(ends, t) > bound)
+  return first === undefined ? undefined : over(first)
 }
 
 /** Element sets to try, smallest first; the last is the most the surface can offer. */
