@@ -15,26 +15,15 @@
 //   PAIRGRID_RECORD_EVALUATE_FIXTURE=1 npx vitest run test/building-evaluate.test.ts
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { evaluate, type Evaluation, type EvaluationInput } from '../src/building/evaluate.js'
 import { arbitrate, type ArbitrationCandidate } from '../src/building/scheduler.js'
 import { SERVICES, makeOrder, unitOf, type DispatchOrder, type Service } from '../src/building/order.js'
-import { LoadProfile } from '../src/building/load-profile.js'
 import type { PlanState } from '../src/building/plan.js'
-import { WHOLE_BUILDING, defaultBuildingSpec, elementIds, fineBuildingSpec, smallBuildingSpec, type BuildingSpec } from '../src/building/spec.js'
+import { WHOLE_BUILDING, elementIds, type BuildingSpec } from '../src/building/spec.js'
+import { DAY0, H, MIN, forecast, recordedFixture, specOf, type SpecName } from './helpers/recorded-building.js'
 
-const H = 3_600_000
-const MIN = 60_000
-const DAY0 = Date.UTC(2026, 5, 10)
-const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'building-evaluate.json')
-const RECORD = process.env.PAIRGRID_RECORD_EVALUATE_FIXTURE === '1'
-const profile = await LoadProfile.default()
+const FIXTURE = recordedFixture<Fixture>('building-evaluate.json', 'PAIRGRID_RECORD_EVALUATE_FIXTURE')
 
-type SpecName = 'default' | 'fine' | 'small'
-const specOf = (name: SpecName): BuildingSpec => name === 'default' ? defaultBuildingSpec() : name === 'fine' ? fineBuildingSpec() : smallBuildingSpec()
-const forecast = (spec: BuildingSpec, k: number) => (t: number): number => profile.powerW(t) * spec.loadScale * k
 
 const CODE: Record<Service, string> = { 'demand-response': 'DR', 'peak-shaving': 'PS', 'frequency-regulation': 'FR', 'voltage-support': 'VS', 'reactive-power': 'RP' }
 const SERVICE_OF = Object.fromEntries(Object.entries(CODE).map(([s, c]) => [c, s as Service]))
@@ -422,11 +411,10 @@ function record (): Fixture {
 const heldCount = (c: Base): number => held(c.held, c.now).length
 
 describe('building decisions (recorded)', () => {
-  if (RECORD) {
+  if (FIXTURE.recording) {
     it('records the fixture', () => {
       const f = record()
-      mkdirSync(dirname(FIXTURE), { recursive: true })
-      writeFileSync(FIXTURE, JSON.stringify(f) + '\n')
+      FIXTURE.save(f)
       const count = (xs: string[]): Record<string, number> => xs.reduce<Record<string, number>>((m, k) => { m[k] = (m[k] ?? 0) + 1; return m }, {})
       console.log('evaluations', count(f.evaluations.map(e => kind(e.expect))))
       console.log('planner conflicts by orders held', count(f.evaluations.filter(e => kind(e.expect) === 'conflict:plan').map(e => String(Math.min(5, Math.floor(heldCount(e.input) / 100)) * 100) + '+')))
@@ -434,7 +422,7 @@ describe('building decisions (recorded)', () => {
     }, 1_800_000)
     return
   }
-  const fixture = existsSync(FIXTURE) ? JSON.parse(readFileSync(FIXTURE, 'utf8')) as Fixture : undefined
+  const fixture = FIXTURE.load()
 
   it('has a recorded fixture with planner conflicts over many held orders', () => {
     expect(fixture).toBeDefined()

@@ -9,14 +9,11 @@
 import { describe, it, expect, vi } from 'vitest'
 import fc from 'fast-check'
 import { createHash, type Hash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { plan, type PlanInput } from '../src/building/plan.js'
 import { arbitrate, type ArbitrationCandidate } from '../src/building/scheduler.js'
 import { SERVICES, makeOrder, unitOf, type DispatchOrder, type Service } from '../src/building/order.js'
-import { LoadProfile } from '../src/building/load-profile.js'
-import { WHOLE_BUILDING, defaultBuildingSpec, elementIds, fineBuildingSpec, smallBuildingSpec, type BuildingSpec } from '../src/building/spec.js'
+import { WHOLE_BUILDING, elementIds, type BuildingSpec } from '../src/building/spec.js'
+import { DAY0, H, MIN, forecast, recordedFixture, specOf, type SpecName } from './helpers/recorded-building.js'
 import type { Plant } from '../src/building/plant.js'
 import type { ControlInput } from '../src/building/controller.js'
 
@@ -39,16 +36,8 @@ vi.mock('../src/building/controller.js', async importOriginal => {
   }
 })
 
-const H = 3_600_000
-const MIN = 60_000
-const DAY0 = Date.UTC(2026, 5, 10)
-const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'building-plan.json')
-const RECORD = process.env.PAIRGRID_RECORD_PLAN_FIXTURE === '1'
-const profile = await LoadProfile.default()
+const FIXTURE = recordedFixture<Fixture>('building-plan.json', 'PAIRGRID_RECORD_PLAN_FIXTURE')
 
-type SpecName = 'default' | 'fine' | 'small'
-const specOf = (name: SpecName): BuildingSpec => name === 'default' ? defaultBuildingSpec() : name === 'fine' ? fineBuildingSpec() : smallBuildingSpec()
-const forecast = (spec: BuildingSpec, k: number) => (t: number): number => profile.powerW(t) * spec.loadScale * k
 
 /** [id, service, start and end in ms from now, quantity, elements] */
 type OrderRow = [string, Service, number, number, number, string[]]
@@ -131,7 +120,7 @@ const orderArb = (ids: string[], small = false): fc.Arbitrary<OrderGen> => fc.co
   fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 59_999 }) }),
   fc.constantFrom(1, 5, 15, 15, 30, 60, 120, 240),
   small ? fc.integer({ min: service === 'peak-shaving' ? 60_000 : 100, max: service === 'peak-shaving' ? 250_000 : 2_000 }) : quantity(service),
-  fc.oneof({ weight: 3, arbitrary: fc.constant([WHOLE_BUILDING]) }, { weight: 2, arbitrary: fc.subarray(ids, { minLength: 1 }) })
+  fc.oneof({ weight: 3, arbitrary: fc.constant<string[]>([WHOLE_BUILDING]) }, { weight: 2, arbitrary: fc.subarray(ids, { minLength: 1 }) })
 )).map(([service, startMin, offMs, minutes, q, elements]): OrderGen => [service, startMin * MIN + offMs, startMin * MIN + offMs + minutes * MIN, q, elements])
 
 function planCaseArb (): fc.Arbitrary<PlanCase> {
@@ -210,11 +199,10 @@ function record (): Fixture {
 }
 
 describe('planner decisions (recorded)', () => {
-  if (RECORD) {
+  if (FIXTURE.recording) {
     it('records the fixture', () => {
       const f = record()
-      mkdirSync(dirname(FIXTURE), { recursive: true })
-      writeFileSync(FIXTURE, JSON.stringify(f) + '\n')
+      FIXTURE.save(f)
       const kinds = (xs: unknown[]): Record<string, number> => xs.reduce<Record<string, number>>((m, x) => {
         const k = x === null ? 'ok' : typeof x === 'object' && x !== null && 'reason' in x ? String(x.reason) : 'error'
         m[k] = (m[k] ?? 0) + 1
@@ -224,7 +212,7 @@ describe('planner decisions (recorded)', () => {
     })
     return
   }
-  const fixture = existsSync(FIXTURE) ? JSON.parse(readFileSync(FIXTURE, 'utf8')) as Fixture : undefined
+  const fixture = FIXTURE.load()
 
   it('has a recorded fixture', () => {
     expect(fixture).toBeDefined()
