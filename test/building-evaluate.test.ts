@@ -20,7 +20,7 @@ import { arbitrate, type ArbitrationCandidate } from '../src/building/scheduler.
 import { SERVICES, makeOrder, unitOf, type DispatchOrder, type Service } from '../src/building/order.js'
 import type { PlanState } from '../src/building/plan.js'
 import { WHOLE_BUILDING, elementIds, type BuildingSpec } from '../src/building/spec.js'
-import { DAY0, H, MIN, forecast, recordedFixture, specOf, type SpecName } from './helpers/recorded-building.js'
+import { DAY0, H, MIN, forecast, momentFields, recordedFixture, specOf, type SpecName } from './helpers/recorded-building.js'
 
 const FIXTURE = recordedFixture<Fixture>('building-evaluate.json', 'PAIRGRID_RECORD_EVALUATE_FIXTURE')
 
@@ -203,11 +203,7 @@ function baseArb (maxHeld: number, weights: [number, number, number] = [3, 4, 1]
     const crowds = fc.tuple(fc.array(crowdArb(ids, maxHeld, many), { minLength: 1, maxLength: 2 }), fc.array(rowArb(ids, true), { maxLength: 4 }), fc.boolean())
     const scatter = fc.array(rowArb(ids, true), { minLength: 30, maxLength: Math.max(30, Math.min(120, maxHeld)) }).map(rows => [rows])
     return fc.record({
-      hour: fc.integer({ min: 0, max: 23 }),
-      minute: fc.integer({ min: 0, max: 59 }),
-      second: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 59 }) }),
-      k: fc.constantFrom(0.3, 0.6, 1, 1, 1.3),
-      racks: fc.tuple(...spec.racks.map(rack)),
+      ...momentFields(spec.racks.map(rack)),
       shape: fc.oneof(
         { weight: weights[0], arbitrary: few.map(p => ({ rows: p, crowds: [] as Array<CrowdGen>, rowsFirst: true })) },
         { weight: weights[1], arbitrary: crowds.map(([cs, rows, rowsFirst]) => ({ rows: [rows], crowds: cs, rowsFirst })) },

@@ -13,7 +13,7 @@ import { plan, type PlanInput } from '../src/building/plan.js'
 import { arbitrate, type ArbitrationCandidate } from '../src/building/scheduler.js'
 import { SERVICES, makeOrder, unitOf, type DispatchOrder, type Service } from '../src/building/order.js'
 import { WHOLE_BUILDING, elementIds, type BuildingSpec } from '../src/building/spec.js'
-import { DAY0, H, MIN, forecast, recordedFixture, specOf, type SpecName } from './helpers/recorded-building.js'
+import { DAY0, H, MIN, forecast, momentFields, recordedFixture, specOf, type SpecName } from './helpers/recorded-building.js'
 import type { Plant } from '../src/building/plant.js'
 import type { ControlInput } from '../src/building/controller.js'
 
@@ -141,11 +141,7 @@ function planCaseArb (): fc.Arbitrary<PlanCase> {
     // Many small orders of every service, scattered.
     const scatter = fc.array(orderArb(ids, true), { minLength: 30, maxLength: 120 })
     return fc.record({
-      hour: fc.integer({ min: 0, max: 23 }),
-      minute: fc.integer({ min: 0, max: 59 }),
-      second: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 59 }) }),
-      k: fc.constantFrom(0.3, 0.6, 1, 1, 1.3),
-      racks: fc.tuple(...spec.racks.map(rack)),
+      ...momentFields(spec.racks.map(rack)),
       orders: fc.oneof({ weight: 6, arbitrary: few }, { weight: 2, arbitrary: crowd }, { weight: 1, arbitrary: scatter }),
       known: fc.array(fc.record({ at: fc.nat(), w: fc.option(fc.integer({ min: 0, max: 150_000 }), { nil: undefined }), var: fc.option(fc.integer({ min: -20_000, max: 40_000 }), { nil: undefined }) }), { maxLength: 3 }),
       hvac: fc.option(fc.record({ shedW: fc.integer({ min: 0, max: 30_000 }), curtailedMs: fc.integer({ min: 0, max: 30 * MIN }), debtWh: fc.integer({ min: 0, max: 5_000 }), engaged: fc.boolean() }), { nil: undefined }),

@@ -1,5 +1,6 @@
 // What the recorded-fixture tests of the building's decisions share: time constants, the three
 // shipped specs by name, the load forecast, and reading or re-recording a fixture file.
+import fc from 'fast-check'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,5 +26,16 @@ export function recordedFixture<T> (file: string, envVar: string): { recording: 
       mkdirSync(dirname(path), { recursive: true })
       writeFileSync(path, JSON.stringify(value) + '\n')
     }
+  }
+}
+
+/** The arbitraries of a recorded case's moment: time of day, load scale, and each rack's state. */
+export function momentFields<R> (racks: Array<fc.Arbitrary<R>>): { hour: fc.Arbitrary<number>, minute: fc.Arbitrary<number>, second: fc.Arbitrary<number>, k: fc.Arbitrary<number>, racks: fc.Arbitrary<R[]> } {
+  return {
+    hour: fc.integer({ min: 0, max: 23 }),
+    minute: fc.integer({ min: 0, max: 59 }),
+    second: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 59 }) }),
+    k: fc.constantFrom(0.3, 0.6, 1, 1, 1.3),
+    racks: fc.tuple(...racks).map(rs => [...rs])
   }
 }
