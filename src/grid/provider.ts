@@ -16,6 +16,7 @@ import { orderOf, type DispatchOrder } from './orders.js'
 import { acceptancePriceFault } from './terms.js'
 import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
+import { RecentResults } from './recent-results.js'
 import { faultPoint, crashPointAt } from '../node/fault-points.js'
 import { fromTheFuture } from '../node/clock.js'
 
@@ -42,12 +43,16 @@ export interface BuildingPort {
  */
 export type BidPolicy = (service: RequestBody['service'], reserveRate: number) => number
 
+/** How long (wall ms) the readings of a settled span serve other settlements over the same span. */
+const READINGS_REUSE_MS = 5_000
+
 export class Provider {
   readonly refusals: Record<string, number> = {}
   private readonly abort = withUnboundedListeners(new AbortController())
   private readonly running = new Set<string>()
   private batch: Array<Verified<'grid.request'>> = []
   readonly telemetry: TelemetryStore
+  private readonly spanReadings = new RecentResults<Envelope[]>(READINGS_REUSE_MS)
 
   private readonly answerWaiters = new Map<string, () => void>()
 
@@ -255,7 +260,8 @@ export class Provider {
       const request = ctx.book.requests.get(c.request)!
       await ctx.clock.until(settlementDue(c.window.end, request.record.body.settlementIntervalMs), this.abort.signal)
       await this.building.waitForReading(span.to, this.abort.signal)
-      const readings = await this.building.readings(span.from, span.to)
+      // Complete once the closing reading is durable: the settlements of one window share one read.
+      const readings = await this.spanReadings.get(`${span.from} ${span.to}`, async () => await this.building.readings(span.from, span.to))
       const signals = method.signal ? await this.fetchSignals(tx) : []
       const ledger = await this.ledgerCheckpoints(c.requester)
       const computed = computeSettlement(tx.commitment, tx.answer as Verified<'grid.acceptance'>, readings, signals, ledger, ctx.clock.now())

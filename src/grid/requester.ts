@@ -26,6 +26,7 @@ import type { RequestChannel } from '../net/gossip.js'
 import { persist, type PartyContext } from './context.js'
 import { termsMismatch } from './terms.js'
 import { TelemetryStore } from './telemetry-store.js'
+import { RecentResults } from './recent-results.js'
 import { ANSWER_LIMITS, TELEMETRY_LIMITS } from './limits.js'
 
 export type RequestParams = Omit<RequestBody, 'requester' | 'nonce' | 'issuedAt'>
@@ -243,7 +244,7 @@ export class Requester {
     return signed.record
   }
 
-  private readonly readingsFetches = new Map<string, Promise<unknown[]>>()
+  private readonly readingsFetches = new RecentResults<unknown[]>(READINGS_REUSE_MS)
 
   /**
    * The provider's signed readings over a commitment's telemetry span. Settlements of commitments
@@ -253,20 +254,11 @@ export class Requester {
   private async fetchReadings (tx: Tx): Promise<unknown[]> {
     const c = tx.commitment.record.body
     const span = settlementMethod(c.settlementMethod)!.span(c.window)
-    const key = `${c.provider} ${c.meter} ${span.from} ${span.to}`
-    let fetch = this.readingsFetches.get(key)
-    if (fetch === undefined) {
-      fetch = (async () => {
-        const answer = await call(this.ctx.net, peerIdOfParty(c.provider), PROTOCOL_TELEMETRY, { commitment: tx.id }, TELEMETRY_LIMITS) as { readings?: unknown }
-        if (!Array.isArray(answer.readings)) throw new Error('telemetry answer carries no readings array')
-        return answer.readings
-      })()
-      this.readingsFetches.set(key, fetch)
-      const forget = (): void => { this.readingsFetches.delete(key) }
-      // A failed fetch is forgotten at once (the provider's retry fetches again); a good one soon.
-      fetch.then(() => setTimeout(forget, READINGS_REUSE_MS).unref(), forget)
-    }
-    return await fetch
+    return await this.readingsFetches.get(`${c.provider} ${c.meter} ${span.from} ${span.to}`, async () => {
+      const answer = await call(this.ctx.net, peerIdOfParty(c.provider), PROTOCOL_TELEMETRY, { commitment: tx.id }, TELEMETRY_LIMITS) as { readings?: unknown }
+      if (!Array.isArray(answer.readings)) throw new Error('telemetry answer carries no readings array')
+      return answer.readings
+    })
   }
 
   /**
