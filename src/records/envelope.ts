@@ -80,7 +80,9 @@ export function signRecord<T extends RecordType> (type: T, body: BodyOf<T>, keys
   const text = unsignedText(type, body)
   const unsigned = encoder.encode(text)
   const sigs = [{ by: keys.id, sig: toBase64url(keys.sign(signingMessage(type, unsigned))) }]
-  return { id: toHex(sha256(unsigned)), record: { v: ENVELOPE_VERSION, type, body, sigs }, canonical: envelopeText(text, type, sigs) }
+  const id = toHex(sha256(unsigned))
+  rememberVerified(id, sigs[0]!)
+  return { id, record: { v: ENVELOPE_VERSION, type, body, sigs }, canonical: envelopeText(text, type, sigs) }
 }
 
 /** Adds the next expected signature (countersign). Refuses a signer the record does not name next. */
@@ -92,6 +94,7 @@ export function countersign<T extends RecordType> (signed: Verified<T>, keys: Ke
   }
   const text = unsignedText(record.type, record.body)
   const sigs = [...record.sigs, { by: keys.id, sig: toBase64url(keys.sign(signingMessage(record.type, encoder.encode(text)))) }]
+  rememberVerified(signed.id, sigs.at(-1)!)
   return { id: signed.id, record: { ...record, sigs }, canonical: envelopeText(text, record.type, sigs) }
 }
 
@@ -119,6 +122,12 @@ function depthOf (value: unknown, limit: number): number {
  */
 const verifiedSignatures = new Set<string>()
 const VERIFIED_SIGNATURES_MAX = 32_768
+
+/** A signature known good: verified here, or made here with our own key over these bytes. */
+function rememberVerified (id: string, s: Signature): void {
+  verifiedSignatures.add(`${id} ${s.by} ${s.sig}`)
+  if (verifiedSignatures.size > VERIFIED_SIGNATURES_MAX) verifiedSignatures.delete(verifiedSignatures.values().next().value!)
+}
 
 export interface VerifyOptions {
   /** Verify every signature even if this process verified it before (audits measure and trust nothing). */
@@ -160,12 +169,10 @@ export function verifyRecord<T extends RecordType = RecordType> (value: unknown,
     const sig = fromBase64url(s.sig)
     // base64url of 64 bytes leaves 4 slack bits: only the canonical spelling is one signature.
     if (toBase64url(sig) !== s.sig) throw new RecordError('bad-signature', `${env.type} signature ${i} is not canonical base64url`)
-    const key = `${id} ${s.by} ${s.sig}`
-    if (opts.fresh !== true && verifiedSignatures.has(key)) return
+    if (opts.fresh !== true && verifiedSignatures.has(`${id} ${s.by} ${s.sig}`)) return
     msg ??= signingMessage(env.type, unsigned)
     if (!verifySignature(s.by, msg, sig)) throw new RecordError('bad-signature', `${env.type} signature ${i} by ${s.by} does not verify`)
-    verifiedSignatures.add(key)
-    if (verifiedSignatures.size > VERIFIED_SIGNATURES_MAX) verifiedSignatures.delete(verifiedSignatures.values().next().value!)
+    rememberVerified(id, s)
   })
   return { id, record: env as Envelope<T>, canonical: envelopeText(text, env.type, env.sigs) }
 }
