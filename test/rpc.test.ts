@@ -4,6 +4,7 @@ import { describe, it, expect, afterAll } from 'vitest'
 import { pino } from 'pino'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createNet, type PairgridLibp2p } from '../src/net/libp2p.js'
+import { lpStream } from '@libp2p/utils'
 import { call, serve, RPC_MAX_INBOUND_STREAMS, RPC_MAX_OUTBOUND_STREAMS, type RpcStats } from '../src/net/rpc.js'
 
 const nets: PairgridLibp2p[] = []
@@ -37,6 +38,25 @@ describe('rpc calls to one peer', () => {
     expect(stats.refused).toEqual({})
     expect(most).toBeLessThanOrEqual(RPC_MAX_OUTBOUND_STREAMS)
     expect(most).toBeGreaterThan(1)
+  })
+
+  it('a stream the peer resets is tried once more (handlers answer a repeat alike); a second reset fails the call', async () => {
+    const [a, b] = await pair()
+    let streams = 0
+    let resets = 1
+    await b.handle('/pairgrid-test/flaky/1', async (stream) => {
+      streams++
+      if (resets-- > 0) { stream.abort(new Error('over the limit')); return }
+      const lp = lpStream(stream)
+      await lp.read()
+      await lp.write(new TextEncoder().encode(JSON.stringify({ ok: streams })))
+      await stream.close()
+    })
+    expect(await call(a, b.peerId, '/pairgrid-test/flaky/1', {}, limits)).toEqual({ ok: 2 })
+    streams = 0
+    resets = 2
+    await expect(call(a, b.peerId, '/pairgrid-test/flaky/1', {}, limits)).rejects.toMatchObject({ name: expect.stringMatching(/^Stream(Reset|State)Error$/) })
+    expect(streams).toBe(2)
   })
 
   it('a call still waiting for a stream slot when its time is up fails with the timeout', async () => {

@@ -160,33 +160,54 @@ async function takeSlot (net: PairgridLibp2p, peer: PeerId, protocol: string, si
   }
 }
 
-/** Sends one request and returns the parsed response; a typed remote error becomes RemoteError. */
+/**
+ * Sends one request and returns the parsed response; a typed remote error becomes RemoteError.
+ * A stream the peer resets is tried once more: in a burst the peer can be over its stream limit
+ * for a moment (a stream we closed still counting there), and every pairgrid handler answers a
+ * repeated request as it answered the first.
+ */
 export async function call (net: PairgridLibp2p, peer: PeerId, protocol: string, request: unknown, limits: RpcLimits): Promise<unknown> {
   const signal = AbortSignal.timeout(limits.timeoutMs)
   const release = await takeSlot(net, peer, protocol, signal)
   // The slot is ours until the stream is closed or aborted, not just until the answer is in.
   let closed: Promise<unknown> = Promise.resolve()
   try {
-    // The protocol name goes out with the request instead of a round trip ahead of it.
-    const stream = await net.dialProtocol(peer, protocol, { signal, negotiateFully: false })
-    try {
-      // The whole response is buffered before it is returned: the default 4 MB buffer would fail
-      // every response above it (telemetry and signals may be 8 and 24 MB).
-      const lp = lpStream(stream, { maxDataLength: limits.maxResponseBytes, maxBufferSize: limits.maxResponseBytes + PREFIX_BYTES })
-      await lp.write(encoder.encode(JSON.stringify(request)), { signal })
-      const response = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode((await lp.read({ signal })).subarray())) as unknown
-      // The answer is in hand: close in the background rather than wait for the handshake.
-      closed = stream.close({ signal }).catch(() => {})
-      if (typeof response === 'object' && response !== null && 'error' in response) {
-        const e = (response as RpcError).error
-        throw new RemoteError(String(e?.code), String(e?.detail))
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { response, close } = await exchange(net, peer, protocol, request, limits, signal)
+        closed = close
+        if (typeof response === 'object' && response !== null && 'error' in response) {
+          const e = (response as RpcError).error
+          throw new RemoteError(String(e?.code), String(e?.detail))
+        }
+        return response
+      } catch (err) {
+        if (attempt > 1 || !RESET_ERRORS.has((err as Error).name) || signal.aborted) throw err
+        await new Promise(resolve => setTimeout(resolve, RESET_RETRY_MS))
       }
-      return response
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
     }
   } finally {
     void closed.then(release)
+  }
+}
+
+const RESET_RETRY_MS = 20
+/** How a reset by the peer surfaces: on a read, or on our write to a stream it already reset. */
+const RESET_ERRORS = new Set(['StreamResetError', 'StreamStateError'])
+
+/** One stream: the request out, the whole answer in; closing goes on in the background. */
+async function exchange (net: PairgridLibp2p, peer: PeerId, protocol: string, request: unknown, limits: RpcLimits, signal: AbortSignal): Promise<{ response: unknown, close: Promise<unknown> }> {
+  // The protocol name goes out with the request instead of a round trip ahead of it.
+  const stream = await net.dialProtocol(peer, protocol, { signal, negotiateFully: false })
+  try {
+    // The whole response is buffered before it is returned: the default 4 MB buffer would fail
+    // every response above it (telemetry and signals may be 8 and 24 MB).
+    const lp = lpStream(stream, { maxDataLength: limits.maxResponseBytes, maxBufferSize: limits.maxResponseBytes + PREFIX_BYTES })
+    await lp.write(encoder.encode(JSON.stringify(request)), { signal })
+    const response = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode((await lp.read({ signal })).subarray())) as unknown
+    return { response, close: stream.close({ signal }).catch(() => {}) }
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
   }
 }
