@@ -102,26 +102,31 @@ export function windowAnchor (clock: Clock): number {
   return Math.ceil((clock.now() + LEAD_MS) / 60_000) * 60_000
 }
 
+/** A demand-response request on marketplace i's tariff for one window; it expires when the window starts. */
+export function drRequest (m: BenchMarket, i: number, window: { start: number, end: number }, watts: number): RequestParams {
+  const r = m.scenario.marketplaces[i]!
+  const tariff = r.tariffs.find(t => t.service === 'demand-response') ?? r.tariffs[0]!
+  return {
+    marketplace: m.marketplaceOf(i),
+    service: 'demand-response',
+    window,
+    quantity: { value: watts, unit: 'W' },
+    price: tariff.price,
+    settlementMethod: r.settlementMethods[0]!,
+    settlementIntervalMs: r.settlementIntervalsMs[0]!,
+    toleranceBp: r.toleranceBp,
+    expiresAt: window.start
+  } as RequestParams
+}
+
 /**
  * A small demand-response request on the slice's tariff. Request i gets 15-minute window slot
  * i % SLOTS; the slots are 40 minutes apart so no window falls in another's meter-before-event
  * baseline span (back-to-back windows would compound: each baseline already reduced by the last).
  */
 export function drParams (m: BenchMarket, anchor: number, i: number, watts = 1000): RequestParams {
-  const r = m.scenario.marketplaces[0]!
-  const tariff = r.tariffs.find(t => t.service === 'demand-response') ?? r.tariffs[0]!
   const start = anchor + (i % SLOTS) * SLOT_SPACING_MS
-  return {
-    marketplace: m.marketplace,
-    service: 'demand-response',
-    window: { start, end: start + 15 * 60_000 },
-    quantity: { value: watts, unit: 'W' },
-    price: tariff.price,
-    settlementMethod: r.settlementMethods[0]!,
-    settlementIntervalMs: r.settlementIntervalsMs[0]!,
-    toleranceBp: r.toleranceBp,
-    expiresAt: start
-  } as RequestParams
+  return drRequest(m, 0, { start, end: start + 15 * 60_000 }, watts)
 }
 
 export interface InProcessCluster {

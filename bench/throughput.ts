@@ -20,8 +20,7 @@ import { PairgridNode } from '../src/node/node.js'
 import { scaledClock } from '../src/node/clock.js'
 import { spawnNode, stopNode, type NodeProcess } from '../src/cli/devnet/processes.js'
 import type { Verified } from '../src/records/envelope.js'
-import type { RequestParams } from '../src/grid/requester.js'
-import { BENCH_SIM_START, provisionBench, type BenchMarket } from './cluster.js'
+import { BENCH_SIM_START, drRequest, provisionBench } from './cluster.js'
 import { sleep, trackChild, waitFor } from './fixtures.js'
 import { header, result, say, type BenchOptions, type BenchResult } from './report.js'
 import { procCpuMs } from './proc.js'
@@ -49,22 +48,6 @@ function watch (node: PairgridNode, clock: { now: () => number }, speed: number)
     else if (v.record.type === 'grid.expiry') out.expired.push(body.stage ?? '?')
   }
   return out
-}
-
-function params (m: BenchMarket, pair: number, start: number): RequestParams {
-  const r = m.scenario.marketplaces[pair]!
-  const tariff = r.tariffs.find(t => t.service === 'demand-response')!
-  return {
-    marketplace: m.marketplaceOf(pair),
-    service: 'demand-response',
-    window: { start, end: start + WINDOW_MS },
-    quantity: { value: QUANTITY_W, unit: 'W' },
-    price: tariff.price,
-    settlementMethod: r.settlementMethods[0]!,
-    settlementIntervalMs: WINDOW_MS,
-    toleranceBp: r.toleranceBp,
-    expiresAt: start
-  } as RequestParams
 }
 
 export async function run ({ quick }: BenchOptions): Promise<BenchResult[]> {
@@ -128,7 +111,7 @@ export async function runPairs (pairs: number, slots: number, name: string): Pro
           const k = Math.floor((simNow - (start - SLOT_MS)) / (ROUND_MS * speed))
           if (k < 0 || k >= rounds) continue
           const n = Math.floor(perSlot * (k + 1) / rounds) - Math.floor(perSlot * k / rounds)
-          for (let i = 0; i < n; i++) pending.push(node.requester.publish(params(m, p, start)).then(() => { published++ }, () => { publishFailures++ }))
+          for (let i = 0; i < n; i++) pending.push(node.requester.publish(drRequest(m, p, { start, end: start + WINDOW_MS }, QUANTITY_W)).then(() => { published++ }, () => { publishFailures++ }))
         }
       }
     }

@@ -16,7 +16,7 @@ import { orderOf, type DispatchOrder } from './orders.js'
 import { acceptancePriceFault } from './terms.js'
 import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
-import { RecentResults } from './recent-results.js'
+import { READINGS_REUSE_MS, RecentResults } from './recent-results.js'
 import { faultPoint, crashPointAt } from '../node/fault-points.js'
 import { fromTheFuture } from '../node/clock.js'
 
@@ -42,9 +42,6 @@ export interface BuildingPort {
  * the reserve. A rate above the reserve means it does not bid.
  */
 export type BidPolicy = (service: RequestBody['service'], reserveRate: number) => number
-
-/** How long (wall ms) the readings of a settled span serve other settlements over the same span. */
-const READINGS_REUSE_MS = 5_000
 
 export class Provider {
   readonly refusals: Record<string, number> = {}

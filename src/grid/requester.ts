@@ -26,13 +26,10 @@ import type { RequestChannel } from '../net/gossip.js'
 import { persist, type PartyContext } from './context.js'
 import { termsMismatch } from './terms.js'
 import { TelemetryStore } from './telemetry-store.js'
-import { RecentResults } from './recent-results.js'
+import { READINGS_REUSE_MS, RecentResults } from './recent-results.js'
 import { ANSWER_LIMITS, TELEMETRY_LIMITS } from './limits.js'
 
 export type RequestParams = Omit<RequestBody, 'requester' | 'nonce' | 'issuedAt'>
-
-/** How long (wall ms) fetched readings serve other settlements over the same meter and span. */
-const READINGS_REUSE_MS = 5_000
 
 export class Requester {
   readonly telemetry: TelemetryStore

@@ -46,7 +46,7 @@ const WITNESS = 'pairgrid-log-head'
 const encoder = new TextEncoder()
 
 /** An entry's canonical bytes; with the record's canonical JSON at hand, without re-encoding it (keys sort id, kind, prev, record, seq). */
-export function entryBytes (entry: LogEntry, recordText?: string): Uint8Array {
+function entryBytes (entry: LogEntry, recordText?: string): Uint8Array {
   if (recordText === undefined) return canonicalBytes(entry)
   return encoder.encode(`{"id":${JSON.stringify(entry.id)},"kind":${JSON.stringify(entry.kind)},"prev":${JSON.stringify(entry.prev)},"record":${recordText},"seq":${entry.seq}}`)
 }

@@ -21,7 +21,7 @@ import { EvSiteRuntime } from './ev-site.js'
 import { EvCharging } from './ev-charging.js'
 import { PeerReadings } from './peer-readings.js'
 import { netPositions, type NetPositions } from './net-position.js'
-import { makeTradeBundle, type TradeBundle } from './bundle.js'
+import { makeTradeBundle, type TradeBundle, type TradeBundleSummary } from './bundle.js'
 import { parseReadingsQuery, REPLY_TIMEOUT_MS } from './settle-messages.js'
 
 /** Wall ms between upkeep rounds: republishing open offers to new subscribers, re-planning, pruning. */
@@ -29,7 +29,7 @@ const UPKEEP_MS = 1_000
 /** Gossiped offers and bids are forgotten this long (simulated) after they expire. */
 const FORGET_AFTER_MS = 3_600_000
 
-export interface TradeView {
+export interface TradeView extends Pick<TradeBundleSummary, 'deliveredWh' | 'receivedWh' | 'amount' | 'gridConnect' | 'certificate'> {
   id: string
   offer: string
   marketplace: string
@@ -41,11 +41,6 @@ export interface TradeView {
   rate: number
   currency: string
   refusal?: string
-  deliveredWh?: number
-  receivedWh?: number
-  amount?: { minor: number, currency: string }
-  gridConnect?: string
-  certificate?: string
   retired?: boolean
   dispute?: string
 }
