@@ -6,10 +6,11 @@ import type { Level } from 'level'
 type Db = Level<string, unknown>
 export type BatchOp = AbstractBatchOperation<Db, string, unknown>
 
-interface Pending { ops: BatchOp[], resolve: () => void, reject: (err: Error) => void }
+/** The writes gathered for the next batch; they share one promise, settled when the batch is. */
+interface Group { ops: BatchOp[], done: PromiseWithResolvers<void> }
 
 export class GroupCommitter {
-  private queue: Pending[] = []
+  private next: Group | undefined
   private flushing = false
   private failure: Error | undefined
   private readonly groupHooks: Array<() => BatchOp[]> = []
@@ -26,8 +27,8 @@ export class GroupCommitter {
 
   write (ops: BatchOp[]): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure)
-    const { promise, resolve, reject } = Promise.withResolvers<void>()
-    this.queue.push({ ops, resolve, reject })
+    const group = this.next ??= { ops: [], done: Promise.withResolvers<void>() }
+    for (const op of ops) group.ops.push(op)
     this.writes++
     // Flushing from a microtask lets writes issued together (a request and its commitment) share
     // the first batch instead of the second one waiting a whole fsync behind it.
@@ -35,25 +36,28 @@ export class GroupCommitter {
       this.flushing = true
       queueMicrotask(() => { void this.flush() })
     }
-    return promise
+    return group.done.promise
+  }
+
+  private take (): Group | undefined {
+    const group = this.next
+    this.next = undefined
+    return group
   }
 
   private async flush (): Promise<void> {
-    while (this.queue.length > 0) {
-      const group = this.queue
-      this.queue = []
+    for (let group = this.take(); group !== undefined; group = this.take()) {
       try {
+        for (const hook of this.groupHooks) group.ops.push(...hook())
         // classic-level honours `sync` (fsync before the callback); abstract-level's type omits it.
-        const ops = group.flatMap(p => p.ops)
-        for (const hook of this.groupHooks) ops.push(...hook())
-        await this.db.batch(ops, { sync: true } as object)
+        await this.db.batch(group.ops, { sync: true } as object)
         this.batches++
-        for (const p of group) p.resolve()
+        group.done.resolve()
       } catch (err) {
         // Later writes may depend on this one (hash chain): fail everything from here on.
         this.failure = new Error(`durable write failed: ${(err as Error).message}`)
-        for (const p of [...group, ...this.queue]) p.reject(this.failure)
-        this.queue = []
+        group.done.reject(this.failure)
+        this.take()?.done.reject(this.failure)
       }
     }
     this.flushing = false
@@ -61,7 +65,7 @@ export class GroupCommitter {
 
   /** Resolves once everything queued so far is on disk. */
   async drain (): Promise<void> {
-    if (this.queue.length === 0 && !this.flushing) return
+    if (this.next === undefined && !this.flushing) return
     await this.write([])
   }
 }

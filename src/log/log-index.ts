@@ -2,18 +2,10 @@
 // the chain) and extended on each append. Persisting it cost five LevelDB puts per record.
 import type { Envelope } from '../records/envelope.js'
 
-/** Ids a record points at; a transaction's records are found under them. */
-export function referencedIds (record: Envelope): string[] {
-  const b = record.body as Record<string, unknown>
-  return ['request', 'commitment', 'acceptance', 'settlement', 'offer', 'certificate'].flatMap(k => typeof b[k] === 'string' ? [b[k] as string] : [])
-}
-
-/** Parties a record names, for the by-counterparty index. */
-export function namedParties (record: Envelope): string[] {
-  const b = record.body as Record<string, unknown>
-  const parties = ['requester', 'provider', 'by', 'against', 'meter', 'producer', 'buyer'].flatMap(k => typeof b[k] === 'string' ? [b[k] as string] : [])
-  return [...new Set(parties)]
-}
+/** Body fields holding ids a record points at; a transaction's records are found under them. */
+const REFERENCE_FIELDS = ['request', 'commitment', 'acceptance', 'settlement', 'offer', 'certificate']
+/** Body fields naming parties, for the by-counterparty index. */
+const PARTY_FIELDS = ['requester', 'provider', 'by', 'against', 'meter', 'producer', 'buyer']
 
 export interface LogQuery {
   type?: string
@@ -37,8 +29,16 @@ export class LogIndex {
   add (seq: number, id: string, record: Envelope): void {
     push(this.byId, id, seq)
     push(this.byType, record.type, seq)
-    for (const ref of referencedIds(record)) push(this.byRef, ref, seq)
-    for (const party of namedParties(record)) push(this.byParty, party, seq)
+    const body = record.body as Record<string, unknown>
+    // push() skips a seq already last in its list, so a party named twice is indexed once.
+    for (const field of REFERENCE_FIELDS) {
+      const ref = body[field]
+      if (typeof ref === 'string') push(this.byRef, ref, seq)
+    }
+    for (const field of PARTY_FIELDS) {
+      const party = body[field]
+      if (typeof party === 'string') push(this.byParty, party, seq)
+    }
   }
 
   /** Seqs of the first `limit` entries matching every given filter, ascending. */

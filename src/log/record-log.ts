@@ -9,10 +9,10 @@
 // with one head per batch; lookups go through an in-memory index (log-index.ts).
 import type { AbstractSublevel } from 'abstract-level'
 import type { Level } from 'level'
-import { canonicalBytes } from '../records/canonical.js'
+import { canonicalize } from '../records/canonical.js'
 import { toHex } from '../records/bytes.js'
 import { recordId, verifyRecord, type Envelope, type Verified } from '../records/envelope.js'
-import { leafHash, MerkleTree } from './merkle.js'
+import { encodeLeaf, MerkleTree } from './merkle.js'
 import type { BatchOp, GroupCommitter } from './group-commit.js'
 import { readRegister, type NodeDb, type Register, type RegisterWriter } from './db.js'
 import { LogIndex, type LogQuery } from './log-index.js'
@@ -43,12 +43,11 @@ interface StoredHead { size: number, hash: string }
 const seqKey = (seq: number): string => seq.toString().padStart(12, '0')
 const WITNESS = 'pairgrid-log-head'
 
-const encoder = new TextEncoder()
-
-/** An entry's canonical bytes; with the record's canonical JSON at hand, without re-encoding it (keys sort id, kind, prev, record, seq). */
-function entryBytes (entry: LogEntry, recordText?: string): Uint8Array {
-  if (recordText === undefined) return canonicalBytes(entry)
-  return encoder.encode(`{"id":${JSON.stringify(entry.id)},"kind":${JSON.stringify(entry.kind)},"prev":${JSON.stringify(entry.prev)},"record":${recordText},"seq":${entry.seq}}`)
+/** An entry's canonical JSON; with the record's canonical JSON at hand, without re-encoding it (keys sort id, kind, prev, record, seq). */
+function entryText (entry: LogEntry, recordText?: string): string {
+  if (recordText === undefined) return canonicalize(entry)
+  // id and prev are hex and kind a fixed word: nothing in them needs escaping.
+  return `{"id":"${entry.id}","kind":"${entry.kind}","prev":"${entry.prev}","record":${recordText},"seq":${entry.seq}}`
 }
 
 function isEntry (value: unknown): value is LogEntry {
@@ -72,8 +71,8 @@ export class RecordLog {
   readonly tree = new MerkleTree()
   private readonly sigCounts = new Map<string, number>()
   private headHash = GENESIS
-  /** Highest head known durable in LevelDB, and the size the witness file holds. */
-  private durable: StoredHead = { size: 0, hash: GENESIS }
+  /** Size of the longest prefix known durable in LevelDB. */
+  private durable = 0
   /** Head size last handed to a batch: each batch carries at most one head put. */
   private queuedHead = 0
   private witnessed = -1
@@ -111,7 +110,7 @@ export class RecordLog {
       throw new Error(`cannot open the log in ${db.dir}: ${(err as Error).message}`)
     }
     // A clean close leaves the witness at the log's head (only a log that opened: a failed open writes nothing).
-    db.beforeClose(async () => { await log.witness(log.durable.size).catch(() => {}) })
+    db.beforeClose(async () => { await log.witness(log.durable).catch(() => {}) })
     return log
   }
 
@@ -141,7 +140,7 @@ export class RecordLog {
     await this.checkWitness()
     this.queuedHead = expected
     // All checked: bring a lagging witness up to the log, then flag that this log has one.
-    this.durable = { size: expected, hash: this.headHash }
+    this.durable = expected
     await this.witness(expected)
     if (await this.meta.get('witnessed') !== true) await this.committer.write([{ type: 'put', sublevel: this.meta, key: 'witnessed', value: true }])
   }
@@ -168,19 +167,29 @@ export class RecordLog {
     this.witnessed = witness.size
   }
 
-  /** Resolves once the witness holds at least `size`; concurrent callers share one write. */
+  /** Resolves once the witness holds at least `size`. */
   private async witness (size: number): Promise<void> {
-    while (this.witnessed < size) {
-      this.witnessWrite ??= this.writeWitness()
-      await this.witnessWrite
-    }
+    while (this.witnessed < size) await this.witnessDurable()
   }
 
+  /** Starts bringing the witness up to the durable head unless a write is under way (it will). */
+  private witnessDurable (): Promise<void> {
+    if (this.witnessWrite === undefined) {
+      this.witnessWrite = this.writeWitness()
+      // Failure is kept in `this.failure` and fails later appends; callers who wait see it too.
+      this.witnessWrite.catch(() => {})
+    }
+    return this.witnessWrite
+  }
+
+  /** Writes the durable head until the witness holds it, heads acknowledged meanwhile included. */
   private async writeWitness (): Promise<void> {
-    const head = this.durable
     try {
-      await this.witnessFile.write(head)
-      this.witnessed = head.size
+      while (this.witnessed < this.durable) {
+        const size = this.durable
+        await this.witnessFile.write({ size, hash: size === 0 ? GENESIS : toHex(this.tree.leaves[size - 1]!) } satisfies StoredHead)
+        this.witnessed = size
+      }
     } catch (err) {
       this.failure ??= new Error(`durable write failed: cannot write ${WITNESS} in ${this.db.dir}: ${(err as Error).message}`)
       throw this.failure
@@ -191,8 +200,7 @@ export class RecordLog {
 
   /** Takes an entry into the chain, tree and index; returns its canonical bytes. */
   private admit (entry: LogEntry, recordText?: string): Uint8Array {
-    const bytes = entryBytes(entry, recordText)
-    const hash = leafHash(bytes)
+    const { bytes, hash } = encodeLeaf(entryText(entry, recordText))
     this.tree.append(hash)
     this.headHash = toHex(hash)
     this.sigCounts.set(entry.id, Math.max(this.sigCounts.get(entry.id) ?? 0, entry.record.sigs.length))
@@ -203,7 +211,6 @@ export class RecordLog {
   get head (): LogHead {
     return { size: this.tree.size, hash: this.headHash, root: toHex(this.tree.root()) }
   }
-
 
   has (id: string): boolean { return this.sigCounts.has(id) }
 
@@ -218,16 +225,17 @@ export class RecordLog {
     if (known !== undefined && known >= signed.record.sigs.length) return Promise.resolve(undefined)
     const entry: LogEntry = { seq: this.tree.size, prev: this.headHash, kind: known === undefined ? 'record' : 'cosign', id: signed.id, record: signed.record }
     const bytes = this.admit(entry, signed.canonical)
-    const head = { size: entry.seq + 1, hash: this.headHash }
     // Stored as its canonical JSON, read back by the sublevel's JSON decoding; the key carries the
     // sublevel's prefix already (cheaper than delegating the op to the sublevel).
     const ops: BatchOp[] = [{ type: 'put', key: this.entries.prefixKey(seqKey(entry.seq), 'utf8'), value: bytes, valueEncoding: 'view' } as BatchOp]
     return this.committer.write(ops).then(() => {
       // Batches resolve in order: this head and every one before it are on disk.
-      if (head.size > this.durable.size) this.durable = head
-      // The witness follows in the background: it may lag the log, never lead it. Waiting for
-      // its fsync doubled the latency of every durable step; a failed write fails every later append.
-      void this.witness(head.size).catch(() => {})
+      if (entry.seq >= this.durable) {
+        this.durable = entry.seq + 1
+        // The witness follows in the background: it may lag the log, never lead it. Waiting for
+        // its fsync doubled the latency of every durable step; a failed write fails every later append.
+        void this.witnessDurable()
+      }
       return entry
     })
   }
