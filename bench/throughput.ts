@@ -53,8 +53,11 @@ function watch (node: PairgridNode, clock: { now: () => number }, speed: number)
 export async function run ({ quick }: BenchOptions): Promise<BenchResult[]> {
   header('four-step-throughput', 'settled transactions/s between one requester and several buildings, short windows')
   // The headline runs 2 pairs; the full run adds 1 and 3 to show where this 2-core box runs out.
-  const out = [await runPairs(2, quick ? 2 : 4, 'four-step-throughput')]
-  if (!quick) for (const pairs of [1, 3]) out.push(await runPairs(pairs, 4, `four-step-throughput/${pairs}-pair${pairs > 1 ? 's' : ''}`))
+  // BENCH_THROUGHPUT_PAIRS=3 (or 1,3) runs just those cases.
+  const only = process.env.BENCH_THROUGHPUT_PAIRS?.split(',').map(Number)
+  const cases = only ?? (quick ? [2] : [2, 1, 3])
+  const out: BenchResult[] = []
+  for (const pairs of cases) out.push(await runPairs(pairs, quick ? 2 : 4, pairs === 2 ? 'four-step-throughput' : `four-step-throughput/${pairs}-pair${pairs > 1 ? 's' : ''}`))
   return out
 }
 

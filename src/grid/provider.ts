@@ -16,6 +16,7 @@ import { orderOf, type DispatchOrder } from './orders.js'
 import { acceptancePriceFault } from './terms.js'
 import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
+import { AnswerLag } from './answer-lag.js'
 import { READINGS_REUSE_MS, RecentResults } from './recent-results.js'
 import { faultPoint, crashPointAt } from '../node/fault-points.js'
 import { fromTheFuture } from '../node/clock.js'
@@ -52,6 +53,7 @@ export class Provider {
   private readonly spanReadings = new RecentResults<Envelope[]>(READINGS_REUSE_MS)
 
   private readonly answerWaiters = new Map<string, () => void>()
+  private readonly answerLag = new AnswerLag()
 
   constructor (
     private readonly ctx: PartyContext,
@@ -98,8 +100,20 @@ export class Provider {
 
   private decide (): void {
     const { ctx } = this
-    const batch = this.batch
+    const now = ctx.clock.now()
+    const batch: Array<Verified<'grid.request'>> = []
+    let shed = 0
+    for (const request of this.batch) {
+      if (this.answerLag.inTime(request.record.body.expiresAt, now)) batch.push(request)
+      else shed++
+    }
     this.batch = []
+    if (shed > 0) {
+      this.refusals['too-late'] = (this.refusals['too-late'] ?? 0) + shed
+      // One line per batch, not per request: under overload a line each would add to the load.
+      ctx.logger.warn({ shed, answerLagMs: Math.round(this.answerLag.ms) }, 'requests not decided: they would expire before our commitment is answered')
+    }
+    if (batch.length === 0) return
     const decisions = this.building.arbitrate(batch.map(r => ({ id: r.id, request: r.record.body })), this.committedOrders())
     for (const { id, evaluation } of decisions) {
       const request = batch.find(r => r.id === id)!
@@ -202,7 +216,8 @@ export class Provider {
       return await expire(ctx, tx, 'unanswered', `no answer from the requester by ${new Date(request.record.body.expiresAt).toISOString()}: ${(err as Error).message}`)
     }
     const pending = (reply as { pending?: { decideBy?: unknown } }).pending
-    if (pending !== undefined) {
+    if (pending === undefined) this.answerLag.observe(c.issuedAt, ctx.clock.now())
+    else {
       // An auction: the answer is pushed once it clears; ask again if it has not come by then.
       const decideBy = typeof pending.decideBy === 'number' ? pending.decideBy : request.record.body.expiresAt
       ctx.logger.info({ tx: tx.id, decideBy }, 'bid held until the auction clears')
