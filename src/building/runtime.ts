@@ -67,11 +67,14 @@ interface Snapshot { v: 2, meterId: string, meter: MeterState, plant: PlantState
 /** The single-battery model's snapshot: its meter continues, its plant starts from the spec. */
 interface SnapshotV1 { v: 1, meterId: string, meter: MeterState }
 
+/** Meter-before-event average import over the window's length before it (W, var). */
+interface Baseline { w?: number, var?: number }
+
 interface RunningOrder {
   order: DispatchOrder
   dispatchedWall: number
   /** fixed at window start; null when the meter history cannot give it */
-  baseline?: { w?: number, var?: number } | null
+  baseline?: Baseline | null
   /** regulation setpoints received and not yet in force, by simulated receipt time */
   setpoints: Array<{ t: number, pm: number }>
   setpointPm: number
@@ -257,6 +260,8 @@ export class BuildingRuntime {
   /** Orders in effect at `t`, with their baselines fixed and their latest setpoints applied. */
   private async inEffect (t: number, batch: readonly Reading[]): Promise<OrderInEffect[]> {
     const out: OrderInEffect[] = []
+    // Orders over one window share its baseline span: hundreds can open at once, read it once.
+    const spans = new Map<string, Promise<Baseline | null>>()
     for (const [id, o] of this.orders) {
       const { end } = o.order.window
       const start = actionStart(o.order, this.spec)
@@ -267,8 +272,15 @@ export class BuildingRuntime {
       }
       if (t < start) continue
       if (o.baseline === undefined) {
-        o.baseline = await this.baseline(o.order, batch)
-        if (o.baseline !== null) this.due(o, t)
+        const key = o.order.service === 'peak-shaving' ? 'none' : `${o.order.window.start} ${o.order.window.end}`
+        let shared = spans.get(key)
+        if (shared === undefined) spans.set(key, shared = this.baseline(o.order, batch))
+        o.baseline = await shared
+        if (o.baseline === null) this.logger?.warn({ order: o.order.id, from: 2 * o.order.window.start - o.order.window.end, to: o.order.window.start }, 'no meter readings for the baseline span: order not executed')
+        else {
+          this.logger?.info({ order: o.order.id, baselineW: o.baseline.w, baselineVar: o.baseline.var }, 'baseline fixed at window start')
+          this.due(o, t)
+        }
       }
       if (o.baseline === null) continue
       while (o.setpoints.length > 0 && o.setpoints[0]!.t <= t) {
@@ -296,18 +308,13 @@ export class BuildingRuntime {
   }
 
   /** Meter-before-event baselines (W and var) at window start; peak shaving needs none. */
-  private async baseline (order: DispatchOrder, batch: readonly Reading[]): Promise<{ w?: number, var?: number } | null> {
+  private async baseline (order: DispatchOrder, batch: readonly Reading[]): Promise<Baseline | null> {
     if (order.service === 'peak-shaving') return {}
     const d = order.window.end - order.window.start
     const a = await this.readingAt(order.window.start - d, batch)
     const b = await this.readingAt(order.window.start, batch)
-    if (a === undefined || b === undefined) {
-      this.logger?.warn({ order: order.id, from: order.window.start - d, to: order.window.start }, 'no meter readings for the baseline span: order not executed')
-      return null
-    }
-    const baseline = { w: Number(averageW(netImportWh(a, b), d)), var: Number(averageW(netImportVarh(a, b), d)) }
-    this.logger?.info({ order: order.id, baselineW: baseline.w, baselineVar: baseline.var }, 'baseline fixed at window start')
-    return baseline
+    if (a === undefined || b === undefined) return null
+    return { w: Number(averageW(netImportWh(a, b), d)), var: Number(averageW(netImportVarh(a, b), d)) }
   }
 
   private async readingAt (t: number, batch: readonly Reading[]): Promise<ReadingBody | undefined> {
