@@ -160,16 +160,27 @@ export function plan (input: PlanInput): PlanViolation | undefined {
     return c.service === 'frequency-regulation' ? FR_ENERGY_SHARE * c.capacityW * share : c.service === 'voltage-support' ? c.capacityVar * share : 0
   }))
   const baselines = new Map<string, Baseline>()
+  // Orders over one window predict one baseline from the same segments: hundreds of orders in a
+  // window (a busy marketplace) compute it once. Keyed with the segments planned so far, which is
+  // all the prediction reads.
+  const predicted = new Map<string, Baseline>()
+  const predict = (span: Window): Baseline => {
+    const key = `${span.start} ${span.end} ${segments.length}`
+    let b = predicted.get(key)
+    if (b === undefined) predicted.set(key, b = { w: average(span, 'w'), var: average(span, 'var'), dw: uncertainty(span, 'w'), dvar: uncertainty(span, 'var') })
+    return b
+  }
   const baselineOf = (o: DispatchOrder): Baseline => {
     let b = baselines.get(o.id)
     if (b === undefined) {
       const known = state.baselines?.[o.id]
       const span = { start: 2 * o.window.start - o.window.end, end: o.window.start }
+      const p = known?.w !== undefined && known.var !== undefined ? undefined : predict(span)
       b = {
-        w: known?.w ?? average(span, 'w'),
-        var: known?.var ?? average(span, 'var'),
-        dw: known?.w !== undefined ? 0 : uncertainty(span, 'w'),
-        dvar: known?.var !== undefined ? 0 : uncertainty(span, 'var')
+        w: known?.w ?? p!.w,
+        var: known?.var ?? p!.var,
+        dw: known?.w !== undefined ? 0 : p!.dw,
+        dvar: known?.var !== undefined ? 0 : p!.dvar
       }
       baselines.set(o.id, b)
     }

@@ -1,7 +1,7 @@
 // The provider's side (a building): evaluate each request, commit over a direct stream, execute
 // during the window, then sign the settlement from the meter's readings and get it countersigned.
 import { decodeRecord, signRecord, verifyRecord, type Envelope, type Verified } from '../records/envelope.js'
-import type { RequestBody, SettlementBody } from '../records/grid-schemas.js'
+import type { CommitmentBody, RequestBody, SettlementBody } from '../records/grid-schemas.js'
 import { RefusedError, call } from '../net/rpc.js'
 import { PROTOCOL_COMMIT, PROTOCOL_SETTLE, PROTOCOL_SIGNALS } from '../net/protocol-ids.js'
 import type { CredentialStore } from '../credentials/store.js'
@@ -64,12 +64,18 @@ export class Provider {
     this.telemetry = new TelemetryStore(ctx.db)
   }
 
+  /** Each commitment's order, made once: every decision lists the orders of all those held. */
+  private readonly orders = new WeakMap<CommitmentBody, DispatchOrder>()
+
   /** Orders of every accepted commitment that has not been settled yet (capacity in use). */
   private committedOrders (): DispatchOrder[] {
     const orders: DispatchOrder[] = []
     for (const tx of this.ctx.book.unfinished()) {
-      if (tx.commitment.record.body.provider !== this.ctx.keys.id) continue
-      orders.push(orderOf(tx.id, tx.commitment.record.body))
+      const body = tx.commitment.record.body
+      if (body.provider !== this.ctx.keys.id) continue
+      let order = this.orders.get(body)
+      if (order === undefined) this.orders.set(body, order = orderOf(tx.id, body))
+      orders.push(order)
     }
     return orders
   }
