@@ -24,6 +24,8 @@ export interface RequestSpec {
   leadMinutes?: number
   durationMinutes?: number
   settlementIntervalMs?: number
+  /** The request expires this long (clock ms) after it is published, not at its window's start. */
+  expiresInMs?: number
 }
 
 export class Cluster {
@@ -98,7 +100,8 @@ export class Cluster {
       price: spec.price,
       settlementMethod: spec.settlementMethod,
       settlementIntervalMs: spec.settlementIntervalMs ?? market.settlementIntervalsMs[0],
-      toleranceBp: spec.toleranceBp
+      toleranceBp: spec.toleranceBp,
+      ...(spec.expiresInMs !== undefined ? { expiresAt: Math.round(this.simNow() + spec.expiresInMs) } : {})
     })
     return res.id
   }
