@@ -55,6 +55,11 @@ export function gossipOptions (): Partial<GossipsubOpts> {
     // Validation happens in our topic validators; Reject lowers the forwarding peer's score.
     asyncValidation: false,
     heartbeatInterval: 700,
+    // IDONTWANT (gossipsub 1.2) tells every mesh peer not to send a message we already have: worth
+    // it for large messages, but ours are signed records of about 0.7–1.5 KB, and an IDONTWANT to
+    // each mesh peer per message cost about as much CPU as forwarding it (one more encrypted frame
+    // and socket write each). Above 2 KB it still applies.
+    idontwantMinDataSize: 2_048,
     // Each channel scores its topics as it joins them (scoring.ts).
     scoreParams: peerScoreParams(),
     scoreThresholds: SCORE_THRESHOLDS
