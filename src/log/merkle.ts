@@ -9,10 +9,16 @@ const HASH_SIZE = 32
 const LEAF_PREFIX = 0x00
 const NODE_PREFIX = 0x01
 
-/** SHA-256 as a plain Uint8Array view, so callers comparing or serialising never meet Buffer semantics. */
-function sha256 (data: Uint8Array): Uint8Array {
-  const d = hash('sha256', data, 'buffer')
+/** A digest's bytes as a plain Uint8Array view, so callers comparing or serialising never meet Buffer semantics. */
+function digestBytes (digest: string, encoding: 'hex' | 'binary'): Uint8Array {
+  // A short string decodes into Buffer's shared pool; hash()'s own 'buffer' output allocates a
+  // fresh ArrayBuffer per digest, which cost more than hashing the 65 bytes of a node.
+  const d = Buffer.from(digest, encoding)
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+}
+
+function sha256 (data: Uint8Array): Uint8Array {
+  return digestBytes(hash('sha256', data, 'binary'), 'binary')
 }
 
 const EMPTY_ROOT = sha256(new Uint8Array(0))
@@ -25,12 +31,13 @@ export function leafHash (data: Uint8Array): Uint8Array {
 }
 
 /**
- * A leaf given as text: its UTF-8 bytes and their leaf hash, encoded and hashed in one pass (the
- * prefix rides in the string, so the bytes are not copied again to hash them).
+ * A leaf given as text: its UTF-8 bytes and their leaf hash (also as hex), encoded and hashed in
+ * one pass (the prefix rides in the string, so the bytes are not copied again to hash them).
  */
-export function encodeLeaf (text: string): { bytes: Uint8Array, hash: Uint8Array } {
+export function encodeLeaf (text: string): { bytes: Uint8Array, hash: Uint8Array, hex: string } {
   const prefixed = Buffer.from('\u0000' + text)
-  return { bytes: new Uint8Array(prefixed.buffer, prefixed.byteOffset + 1, prefixed.byteLength - 1), hash: sha256(prefixed) }
+  const hex = hash('sha256', prefixed, 'hex')
+  return { bytes: new Uint8Array(prefixed.buffer, prefixed.byteOffset + 1, prefixed.byteLength - 1), hash: digestBytes(hex, 'hex'), hex }
 }
 
 // Hashing is synchronous, so one input buffer serves every interior node (an allocation per node

@@ -200,9 +200,9 @@ export class RecordLog {
 
   /** Takes an entry into the chain, tree and index; returns its canonical bytes. */
   private admit (entry: LogEntry, recordText?: string): Uint8Array {
-    const { bytes, hash } = encodeLeaf(entryText(entry, recordText))
+    const { bytes, hash, hex } = encodeLeaf(entryText(entry, recordText))
     this.tree.append(hash)
-    this.headHash = toHex(hash)
+    this.headHash = hex
     this.sigCounts.set(entry.id, Math.max(this.sigCounts.get(entry.id) ?? 0, entry.record.sigs.length))
     this.index.add(entry.seq, entry.id, entry.record)
     return bytes
