@@ -6,7 +6,7 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { signRecord, verifyRecord, decodeRecord, encodeRecord, EnvelopeSchema, SIGNATURE_DOMAIN } from '../src/records/envelope.js'
 import { canonicalBytes } from '../src/records/canonical.js'
-import { sha256, fromBase64url } from '../src/records/bytes.js'
+import { sha256Hex, fromBase64url } from '../src/records/bytes.js'
 import { bodyChecker } from '../src/records/registry.js'
 import { newKeys, requestBody, SIM_ORIGIN } from './fixtures.js'
 import { header, result, say, type BenchOptions, type BenchResult } from './report.js'
@@ -66,7 +66,7 @@ export async function run ({ quick }: BenchOptions): Promise<BenchResult[]> {
   const bodyCheck = bodyChecker('grid.request')
   const parts = {
     canonicalizeUs: summarize(timeEach(n, () => canonicalBytes({ v: 1, type: 'grid.request', body }))).p50,
-    sha256Us: summarize(timeEach(n, () => sha256(unsigned))).p50,
+    sha256Us: summarize(timeEach(n, () => sha256Hex(unsigned))).p50,
     schemaUs: summarize(timeEach(n, () => { envelopeCheck.Check(signed.record); bodyCheck.Check(body) })).p50,
     jsonParseUs: summarize(timeEach(n, () => JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(wire)))).p50
   }

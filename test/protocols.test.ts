@@ -7,7 +7,7 @@ import { jsonSchemas, schemaFileText } from '../src/records/json-schemas.js'
 import { recordTypes } from '../src/records/registry.js'
 import { canonicalize, canonicalBytes } from '../src/records/canonical.js'
 import { decodeRecord, recordId, verifyRecord } from '../src/records/envelope.js'
-import { sha256, toHex } from '../src/records/bytes.js'
+import { sha256Hex, toHex } from '../src/records/bytes.js'
 import { verifyBundle } from '../src/log/bundle.js'
 import { GENESIS, type LogEntry } from '../src/log/record-log.js'
 import { leafHash, MerkleAccumulator, rootFromLeafHashes } from '../src/log/merkle.js'
@@ -86,7 +86,7 @@ describe(`worked example records (${exampleDocs.join(', ')})`, () => {
       const value = JSON.parse(rec!.text) as { v: number, type: string, body: unknown }
       const text = c.text.replace(/\n$/, '')
       expect(text).toBe(canonicalize({ v: value.v, type: value.type, body: value.body }))
-      expect(toHex(sha256(new TextEncoder().encode(text)))).toBe(c.attrs.id)
+      expect(sha256Hex(new TextEncoder().encode(text))).toBe(c.attrs.id)
     }
   })
 })

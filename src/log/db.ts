@@ -2,7 +2,7 @@
 import { Level } from 'level'
 import { open, readdir, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { sha256, toHex } from '../records/bytes.js'
+import { sha256Hex } from '../records/bytes.js'
 import { GroupCommitter } from './group-commit.js'
 
 export interface NodeDb {
@@ -83,7 +83,7 @@ function parseSlot (bytes: Buffer): Register | undefined {
   const text = bytes.toString('utf8').trimEnd()
   const space = text.indexOf(' ')
   const payload = text.slice(space + 1)
-  if (space < 0 || toHex(sha256(Buffer.from(payload))) !== text.slice(0, space)) return undefined
+  if (space < 0 || sha256Hex(payload) !== text.slice(0, space)) return undefined
   // The checksum matched, so the payload is the JSON this module wrote.
   const parsed = JSON.parse(payload) as Register
   return { n: parsed.n, value: parsed.value }
@@ -106,7 +106,7 @@ export async function readRegister (dir: string, name: string): Promise<Register
 function slotBytes (name: string, n: number, value: unknown): Buffer {
   const payload = JSON.stringify({ n, value })
   const slot = Buffer.alloc(SLOT, ' ')
-  if (slot.write(`${toHex(sha256(Buffer.from(payload)))} ${payload}`) > SLOT - 1) throw new Error(`${name}: value too large for a register slot`)
+  if (slot.write(`${sha256Hex(payload)} ${payload}`) > SLOT - 1) throw new Error(`${name}: value too large for a register slot`)
   slot.write('\n', SLOT - 1)
   return slot
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 export function toBase64url (bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
@@ -16,10 +16,9 @@ export function fromHex (text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'hex'))
 }
 
-export function sha256 (...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  return new Uint8Array(h.digest())
+/** SHA-256 as hex (a string is hashed as its UTF-8). Straight to hex: half the cost of a digest Buffer. */
+export function sha256Hex (data: Uint8Array | string): string {
+  return hash('sha256', data, 'hex')
 }
 
 export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {

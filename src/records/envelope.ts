@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { canonicalBytes, canonicalize } from './canonical.js'
-import { fromBase64url, sha256, toBase64url, toHex } from './bytes.js'
+import { fromBase64url, sha256Hex, toBase64url } from './bytes.js'
 import { RecordError } from './errors.js'
 import { bodyChecker, isRecordType, recordSpecs, type BodyOf, type RecordType } from './registry.js'
 import { verifySignature, type KeyPair } from '../identity/ed25519.js'
@@ -73,14 +73,14 @@ function signingMessage (type: RecordType, unsigned: Uint8Array): Uint8Array {
 }
 
 export function recordId (record: Pick<Envelope, 'type' | 'body'>): string {
-  return toHex(sha256(unsignedBytes(record.type, record.body)))
+  return sha256Hex(unsignedBytes(record.type, record.body))
 }
 
 export function signRecord<T extends RecordType> (type: T, body: BodyOf<T>, keys: KeyPair): Verified<T> {
   const text = unsignedText(type, body)
   const unsigned = encoder.encode(text)
   const sigs = [{ by: keys.id, sig: toBase64url(keys.sign(signingMessage(type, unsigned))) }]
-  const id = toHex(sha256(unsigned))
+  const id = sha256Hex(unsigned)
   rememberVerified(id, sigs[0]!)
   return { id, record: { v: ENVELOPE_VERSION, type, body, sigs }, canonical: envelopeText(text, type, sigs) }
 }
@@ -162,7 +162,7 @@ export function verifyRecord<T extends RecordType = RecordType> (value: unknown,
   if (env.sigs.length > signers.length) throw new RecordError('unexpected-signer', `${env.type} carries more signatures than it names signers`)
   const text = unsignedText(env.type, env.body)
   const unsigned = encoder.encode(text)
-  const id = toHex(sha256(unsigned))
+  const id = sha256Hex(unsigned)
   let msg: Uint8Array | undefined
   env.sigs.forEach((s, i) => {
     if (s.by !== signers[i]) throw new RecordError('unexpected-signer', `${env.type} signature ${i} is by ${s.by}, expected ${signers[i] ?? 'nobody'}`)
