@@ -52,6 +52,11 @@ export function settlementDeadline (windowEnd: number, settlementIntervalMs: num
   return Math.ceil(windowEnd / settlementIntervalMs) * settlementIntervalMs + settlementIntervalMs
 }
 
+/** When the requester signs an `unsettled` expiry: half an interval after the provider's deadline, so its retries have their chance first. */
+export function settlementExpiry (windowEnd: number, settlementIntervalMs: number): number {
+  return settlementDeadline(windowEnd, settlementIntervalMs) + settlementIntervalMs / 2
+}
+
 /** Signs and logs that we give up on a transaction at a stage; the transaction ends `expired`. */
 export async function expire (ctx: PartyContext, tx: { id: string, commitment: { record: { body: { request: string, requester: string, provider: string } } } }, stage: 'unanswered' | 'unsettled' | 'uncountersigned', detail: string): Promise<void> {
   const c = tx.commitment.record.body

@@ -9,7 +9,7 @@ import { governanceViolation, priceViolation } from '../credentials/rules.js'
 import { peerIdOfParty } from '../identity/peer.js'
 import { settlementMethod } from '../market/methods.js'
 import { computeSettlement, settlementDue } from '../market/settlement.js'
-import { expire, persist, settlementDeadline, withRetry, withUnboundedListeners, type PartyContext } from './context.js'
+import { expire, persist, settlementDeadline, settlementExpiry, withRetry, withUnboundedListeners, type PartyContext } from './context.js'
 import { COMMIT_LIMITS, SETTLE_LIMITS, SIGNALS_LIMITS } from './limits.js'
 import type { Tx } from './book.js'
 import { orderOf, type DispatchOrder } from './orders.js'
@@ -17,6 +17,7 @@ import { acceptancePriceFault } from './terms.js'
 import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
 import { AnswerLag } from './answer-lag.js'
+import { SettlementBacklog } from './settlement-backlog.js'
 import { READINGS_REUSE_MS, RecentResults } from './recent-results.js'
 import { faultPoint, crashPointAt } from '../node/fault-points.js'
 import { fromTheFuture } from '../node/clock.js'
@@ -54,6 +55,7 @@ export class Provider {
 
   private readonly answerWaiters = new Map<string, () => void>()
   private readonly answerLag = new AnswerLag()
+  private readonly backlog = new SettlementBacklog()
 
   constructor (
     private readonly ctx: PartyContext,
@@ -108,16 +110,24 @@ export class Provider {
     const { ctx } = this
     const now = ctx.clock.now()
     const batch: Array<Verified<'grid.request'>> = []
-    let shed = 0
+    const shed = { 'too-late': 0, 'settling-backlog': 0 }
+    const behind = new Map<string, boolean>()
     for (const request of this.batch) {
-      if (this.answerLag.inTime(request.record.body.expiresAt, now)) batch.push(request)
-      else shed++
+      const { requester, expiresAt } = request.record.body
+      let late = behind.get(requester)
+      if (late === undefined) behind.set(requester, late = this.backlog.atRisk(requester, now))
+      if (late) shed['settling-backlog']++
+      else if (!this.answerLag.inTime(expiresAt, now)) shed['too-late']++
+      else batch.push(request)
     }
     this.batch = []
-    if (shed > 0) {
-      this.refusals['too-late'] = (this.refusals['too-late'] ?? 0) + shed
+    for (const [reason, n] of Object.entries(shed)) {
+      if (n === 0) continue
+      this.refusals[reason] = (this.refusals[reason] ?? 0) + n
       // One line per batch, not per request: under overload a line each would add to the load.
-      ctx.logger.warn({ shed, answerLagMs: Math.round(this.answerLag.ms) }, 'requests not decided: they would expire before our commitment is answered')
+      ctx.logger.warn({ shed: n, reason, answerLagMs: Math.round(this.answerLag.ms) }, reason === 'too-late'
+        ? 'requests not decided: they would expire before our commitment is answered'
+        : 'requests not decided: our settlements to their requester are behind their expiry')
     }
     if (batch.length === 0) return
     const decisions = this.building.arbitrate(batch.map(r => ({ id: r.id, request: r.record.body })), this.committedOrders())
@@ -290,15 +300,19 @@ export class Provider {
       ctx.logger.info({ tx: tx.id, executed: computed.body.executed, amount: computed.body.amount }, 'settlement signed')
     }
     const settlement = tx.settlement!
-    const deadline = settlementDeadline(c.window.end, ctx.book.requests.get(c.request)!.record.body.settlementIntervalMs)
+    const interval = ctx.book.requests.get(c.request)!.record.body.settlementIntervalMs
+    const deadline = settlementDeadline(c.window.end, interval)
     let reply: unknown
+    this.backlog.sent(c.requester, tx.id, settlementExpiry(c.window.end, interval))
     try {
       reply = await withRetry(ctx, 'send settlement', deadline, async () =>
         await call(ctx.net, peerIdOfParty(c.requester), PROTOCOL_SETTLE, settlement.record, SETTLE_LIMITS), this.abort.signal)
     } catch (err) {
+      this.backlog.done(c.requester, tx.id, ctx.clock.now(), false)
       if (this.abort.signal.aborted) throw err
       return await expire(ctx, tx, 'uncountersigned', `the requester did not countersign by ${new Date(deadline).toISOString()}: ${(err as Error).message}`)
     }
+    this.backlog.done(c.requester, tx.id, ctx.clock.now(), true)
     const answer = verifyRecord(reply, ['grid.settlement', 'grid.dispute'] as const)
     if (answer.record.type === 'grid.settlement') {
       if (answer.id !== settlement.id || answer.record.sigs.length !== 2) throw new Error('countersigned settlement does not match ours')

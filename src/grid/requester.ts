@@ -12,7 +12,7 @@ import { PROTOCOL_ANSWER, PROTOCOL_REGULATION, PROTOCOL_TELEMETRY } from '../net
 import type { Directory } from '../credentials/directory.js'
 import { governanceViolation, priceViolation } from '../credentials/rules.js'
 import { clearAuction } from '../market/auction.js'
-import { expire, settlementDeadline, withRetry, withUnboundedListeners } from './context.js'
+import { expire, settlementExpiry, withRetry, withUnboundedListeners } from './context.js'
 import { MessageSender } from '../net/message-stream.js'
 import { encodeRecord } from '../records/envelope.js'
 import { SIGNAL_INTERVAL_MS } from '../market/regd-score.js'
@@ -329,7 +329,7 @@ export class Requester {
     const { ctx } = this
     const c = tx.commitment.record.body
     const interval = ctx.book.requests.get(c.request)!.record.body.settlementIntervalMs
-    const at = settlementDeadline(c.window.end, interval) + interval / 2
+    const at = settlementExpiry(c.window.end, interval)
     void ctx.clock.until(at, this.abort.signal).then(async () => {
       if (ctx.book.status(tx) === 'accepted' || ctx.book.status(tx) === 'settling') await expire(ctx, tx, 'unsettled', `no settlement from the provider by ${new Date(at).toISOString()}`)
     }, () => {})
