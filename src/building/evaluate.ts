@@ -8,7 +8,7 @@
 // by overlapping commitments and holding the most energy first.
 import type { Window } from '../records/common-schemas.js'
 import { actionStart, isService, isTracking, makeOrder, overlaps, quantityOf, unitOf, type DispatchOrder, type Service } from './order.js'
-import { plan, FR_ENERGY_SHARE, MAX_PLAN_MS, PLAN_STEP_MS, type PlanState, type PlanViolation } from './plan.js'
+import { plan, upper, FR_ENERGY_SHARE, MAX_PLAN_MS, PLAN_STEP_MS, type PlanState, type PlanViolation } from './plan.js'
 import { Plant } from './plant.js'
 import { RESPONSE_TOLERANCE } from './responses.js'
 import { WHOLE_BUILDING, type BuildingSpec } from './spec.js'
@@ -266,16 +266,7 @@ function stackedBound (input: EvaluationInput, service: Service, q: number): Eva
   }
   const starts = prefix('start')
   const ends = prefix('end')
-  const upTo = (p: { at: number[], sum: number[] }, t: number): number => {
-    let lo = 0
-    let hi = p.at.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (p.at[mid]! <= t) lo = mid + 1
-      else hi = mid
-    }
-    return p.sum[lo]!
-  }
+  const upTo = (p: { at: number[], sum: number[] }, t: number): number => p.sum[upper(p.at, t)]!
   const first = times.find(t => q + upTo(starts, t) - upTo(ends, t) > bound)
   return first === undefined ? undefined : over(first)
 }

@@ -64,7 +64,7 @@ interface Segment { t0: number, t1: number, w: number, var: number }
 type Baseline = { w: number, var: number, dw: number, dvar: number }
 
 /** First index in ascending `xs` whose value is above `x`. */
-function upper (xs: readonly number[], x: number): number {
+export function upper (xs: readonly number[], x: number): number {
   let lo = 0
   let hi = xs.length
   while (lo < hi) {

@@ -45,6 +45,12 @@ export interface BuildingPort {
  */
 export type BidPolicy = (service: RequestBody['service'], reserveRate: number) => number
 
+/** Why a request is not decided at all (counted in `refusals`), with the warning logged for it. */
+const SHED = {
+  'too-late': 'requests not decided: they would expire before our commitment is answered',
+  'settling-backlog': 'requests not decided: our settlements to their requester are behind their expiry'
+} as const
+
 export class Provider {
   readonly refusals: Record<string, number> = {}
   private readonly abort = withUnboundedListeners(new AbortController())
@@ -56,6 +62,8 @@ export class Provider {
   private readonly answerWaiters = new Map<string, () => void>()
   private readonly answerLag = new AnswerLag()
   private readonly backlog = new SettlementBacklog()
+  /** Each commitment's order, made once: every decision lists the orders of all those held. */
+  private readonly orders = new WeakMap<CommitmentBody, DispatchOrder>()
 
   constructor (
     private readonly ctx: PartyContext,
@@ -65,9 +73,6 @@ export class Provider {
   ) {
     this.telemetry = new TelemetryStore(ctx.db)
   }
-
-  /** Each commitment's order, made once: every decision lists the orders of all those held. */
-  private readonly orders = new WeakMap<CommitmentBody, DispatchOrder>()
 
   /** Orders of every accepted commitment that has not been settled yet (capacity in use). */
   private committedOrders (): DispatchOrder[] {
@@ -110,7 +115,7 @@ export class Provider {
     const { ctx } = this
     const now = ctx.clock.now()
     const batch: Array<Verified<'grid.request'>> = []
-    const shed = { 'too-late': 0, 'settling-backlog': 0 }
+    const shed: Record<keyof typeof SHED, number> = { 'too-late': 0, 'settling-backlog': 0 }
     const behind = new Map<string, boolean>()
     for (const request of this.batch) {
       const { requester, expiresAt } = request.record.body
@@ -121,13 +126,12 @@ export class Provider {
       else batch.push(request)
     }
     this.batch = []
-    for (const [reason, n] of Object.entries(shed)) {
+    for (const reason of Object.keys(SHED) as Array<keyof typeof SHED>) {
+      const n = shed[reason]
       if (n === 0) continue
       this.refusals[reason] = (this.refusals[reason] ?? 0) + n
       // One line per batch, not per request: under overload a line each would add to the load.
-      ctx.logger.warn({ shed: n, reason, answerLagMs: Math.round(this.answerLag.ms) }, reason === 'too-late'
-        ? 'requests not decided: they would expire before our commitment is answered'
-        : 'requests not decided: our settlements to their requester are behind their expiry')
+      ctx.logger.warn({ shed: n, reason, answerLagMs: Math.round(this.answerLag.ms) }, SHED[reason])
     }
     if (batch.length === 0) return
     const decisions = this.building.arbitrate(batch.map(r => ({ id: r.id, request: r.record.body })), this.committedOrders())

@@ -33,6 +33,10 @@ const PROVEN_MAX = 4_096
 export class Ledger {
   private readonly sub
   private readonly heldBy = new Map<string, LogCheckpoint>()
+  /** Our checkpoint that settlements signed now carry, and when (performance.now()) it was taken. */
+  private recent: { cp: LogCheckpoint, at: number } | undefined
+  /** `party size root` of checkpoints proven consistent with the one we hold. */
+  private readonly proven = new Set<string>()
 
   constructor (
     private readonly db: NodeDb,
@@ -48,8 +52,6 @@ export class Ledger {
   }
 
   held (party: string): LogCheckpoint | undefined { return this.heldBy.get(party) }
-
-  private recent: { cp: LogCheckpoint, at: number } | undefined
 
   /**
    * A checkpoint of our log for a settlement to carry: settlements signed within a second of each
@@ -97,8 +99,6 @@ export class Ledger {
       this.current.delete(key)
     }
   }
-
-  private readonly proven = new Set<string>()
 
   private async exchangeOnce (party: string, at?: LogCheckpoint): Promise<Exchange> {
     const held = this.heldBy.get(party) ?? { size: 0, root: '' }
