@@ -1,10 +1,12 @@
 // The request/response streams over real libp2p on loopback TCP: a burst of calls to one peer
-// beyond what it accepts at once is queued on our side, not reset on its side.
+// beyond what it accepts at once is queued on our side, not reset on its side; a burst on a new
+// connection does not lose it.
 import { describe, it, expect, afterAll } from 'vitest'
 import { pino } from 'pino'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createNet, type PairgridLibp2p } from '../src/net/libp2p.js'
-import { lpStream } from '@libp2p/utils'
+import { createNet, muxer, MAX_EARLY_STREAMS, type PairgridLibp2p } from '../src/net/libp2p.js'
+import * as ids from '../src/net/protocol-ids.js'
+import { lpStream, multiaddrConnectionPair } from '@libp2p/utils'
 import { call, serve, RPC_MAX_INBOUND_STREAMS, RPC_MAX_OUTBOUND_STREAMS, type RpcStats } from '../src/net/rpc.js'
 
 const nets: PairgridLibp2p[] = []
@@ -68,5 +70,34 @@ describe('rpc calls to one peer', () => {
     await expect(late).rejects.toThrow(/timeout|abort/i)
     release.resolve()
     expect(await Promise.all(held)).toEqual(held.map(() => ({ ok: true })))
+  })
+})
+
+describe('a new connection', () => {
+  // The accepting side's muxer holds the streams opened before its connection is set up (on a
+  // loaded machine the dialer's burst arrives in that gap); past the limit yamux drops the
+  // connection. Real yamux on both ends over an in-memory byte pipe, the listener attached late.
+  async function earlyStreams (n: number): Promise<{ arrived: number, status: string }> {
+    const [outbound, inbound] = multiaddrConnectionPair()
+    const factory = muxer()()
+    const dialer = factory.createStreamMuxer(outbound)
+    const acceptor = factory.createStreamMuxer(inbound)
+    await Promise.allSettled(Array.from({ length: n }, async () => await dialer.createStream()))
+    await new Promise(resolve => setTimeout(resolve, 50))
+    let arrived = 0
+    acceptor.addEventListener('stream', () => { arrived++ })
+    await new Promise(resolve => setTimeout(resolve, 50))
+    const status = acceptor.status
+    dialer.abort(new Error('done'))
+    acceptor.abort(new Error('done'))
+    return { arrived, status }
+  }
+
+  it(`accepts a burst of every pairgrid protocol at its stream limit opened before it is set up; drops one past ${MAX_EARLY_STREAMS}`, async () => {
+    const protocols = Object.values(ids).filter(v => typeof v === 'string' && v.startsWith('/pairgrid/')).length
+    const burst = protocols * RPC_MAX_OUTBOUND_STREAMS + 2
+    expect(burst).toBeLessThanOrEqual(MAX_EARLY_STREAMS)
+    expect(await earlyStreams(MAX_EARLY_STREAMS)).toEqual({ arrived: MAX_EARLY_STREAMS, status: 'open' })
+    expect((await earlyStreams(MAX_EARLY_STREAMS + 1)).status).not.toBe('open')
   })
 })

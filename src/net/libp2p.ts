@@ -79,6 +79,23 @@ export function gossipOptions (): Partial<GossipsubOpts> {
  */
 export const INBOUND_CONNECTIONS_PER_HOST_PER_SECOND = 100
 
+/**
+ * Streams a peer may open on a new connection before our side has finished setting it up.
+ * yamux keeps those "early" streams until the connection is ready and, past its default of 10,
+ * closes the whole connection. The dialer's side is ready first and a pairgrid node opens its
+ * streams as soon as it is: identify, gossipsub, and up to RPC_MAX_OUTBOUND_STREAMS (16) calls per
+ * protocol (a provider reconnecting with settlements, answers and telemetry queued). On a loaded
+ * machine the accepting side's setup lagged behind a burst of 16 and the connection was lost with
+ * every call on it. 256 covers all twelve pairgrid stream protocols (protocol-ids.ts) at their limit
+ * at once, with identify and gossipsub.
+ */
+export const MAX_EARLY_STREAMS = 256
+
+/** The stream muxer of every pairgrid connection. */
+export function muxer (): ReturnType<typeof yamux> {
+  return yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })
+}
+
 export async function createNet ({ privateKey, listen, beyondLoopback = false, gossip }: NetOptions): Promise<PairgridLibp2p> {
   for (const addr of listen) {
     if (!beyondLoopback && !/^\/ip[46]\/(127\.0\.0\.1|::1)\//.test(addr)) throw new Error(`refusing to listen on ${addr}: pairgrid listens on loopback (127.0.0.1 or ::1) unless the config sets "listenBeyondLoopback": true`)
@@ -88,7 +105,7 @@ export async function createNet ({ privateKey, listen, beyondLoopback = false, g
     addresses: { listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [muxer()],
     connectionManager: { maxConnections: 300, inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_SECOND },
     services: {
       identify: identify(),
