@@ -13,6 +13,7 @@ import type { KeyPair } from '../identity/ed25519.js'
 import type { NodeDb } from '../log/db.js'
 import type { Clock } from '../node/clock.js'
 import type { ReadingBody } from '../records/meter-schemas.js'
+import type { Window } from '../records/common-schemas.js'
 import { averageW, netImportVarh, netImportWh } from '../market/registers.js'
 import { SigningMeter, type MeterState, type Reading } from '../meter/meter.js'
 import { ReadingStore } from '../meter/reading-store.js'
@@ -262,6 +263,12 @@ export class BuildingRuntime {
     const out: OrderInEffect[] = []
     // Orders over one window share its baseline span: hundreds can open at once, read it once.
     const spans = new Map<string, Promise<Baseline | null>>()
+    const baselineOf = async (w: Window): Promise<Baseline | null> => {
+      const key = `${w.start} ${w.end}`
+      let shared = spans.get(key)
+      if (shared === undefined) spans.set(key, shared = this.baseline(w, batch))
+      return await shared
+    }
     for (const [id, o] of this.orders) {
       const { end } = o.order.window
       const start = actionStart(o.order, this.spec)
@@ -272,10 +279,8 @@ export class BuildingRuntime {
       }
       if (t < start) continue
       if (o.baseline === undefined) {
-        const key = o.order.service === 'peak-shaving' ? 'none' : `${o.order.window.start} ${o.order.window.end}`
-        let shared = spans.get(key)
-        if (shared === undefined) spans.set(key, shared = this.baseline(o.order, batch))
-        o.baseline = await shared
+        // Peak shaving needs no baseline.
+        o.baseline = o.order.service === 'peak-shaving' ? {} : await baselineOf(o.order.window)
         if (o.baseline === null) this.logger?.warn({ order: o.order.id, from: 2 * o.order.window.start - o.order.window.end, to: o.order.window.start }, 'no meter readings for the baseline span: order not executed')
         else {
           this.logger?.info({ order: o.order.id, baselineW: o.baseline.w, baselineVar: o.baseline.var }, 'baseline fixed at window start')
@@ -307,12 +312,11 @@ export class BuildingRuntime {
     o.awaiting = Math.max(start, t)
   }
 
-  /** Meter-before-event baselines (W and var) at window start; peak shaving needs none. */
-  private async baseline (order: DispatchOrder, batch: readonly Reading[]): Promise<Baseline | null> {
-    if (order.service === 'peak-shaving') return {}
-    const d = order.window.end - order.window.start
-    const a = await this.readingAt(order.window.start - d, batch)
-    const b = await this.readingAt(order.window.start, batch)
+  /** Meter-before-event baselines (W and var) of a window, at its start. */
+  private async baseline (window: Window, batch: readonly Reading[]): Promise<Baseline | null> {
+    const d = window.end - window.start
+    const a = await this.readingAt(window.start - d, batch)
+    const b = await this.readingAt(window.start, batch)
     if (a === undefined || b === undefined) return null
     return { w: Number(averageW(netImportWh(a, b), d)), var: Number(averageW(netImportVarh(a, b), d)) }
   }

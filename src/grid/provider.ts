@@ -115,7 +115,7 @@ export class Provider {
     const { ctx } = this
     const now = ctx.clock.now()
     const batch: Array<Verified<'grid.request'>> = []
-    const shed: Record<keyof typeof SHED, number> = { 'too-late': 0, 'settling-backlog': 0 }
+    const shed = Object.fromEntries(Object.keys(SHED).map(k => [k, 0])) as Record<keyof typeof SHED, number>
     const behind = new Map<string, boolean>()
     for (const request of this.batch) {
       const { requester, expiresAt } = request.record.body
