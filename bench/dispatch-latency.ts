@@ -26,15 +26,16 @@ interface Trace {
   accepted: number[] // requester booked an acceptance
   rejected: number[] // requester booked a rejection
   ackAtBuilding: number[] // a building booked the acceptance it received
+  dropped: number[] // a building still waiting for its wave dropped the request on the fill notice
   reasons: string[]
 }
 
-/** Wraps book.add (and the provider's request handler) on running nodes to timestamp each step of each request. */
+/** Wraps book.add (and the provider's request and fill-notice handlers) on running nodes to timestamp each step of each request. */
 function instrument (requester: PairgridNode, buildings: PairgridNode[]): Map<string, Trace> {
   const traces = new Map<string, Trace>()
   const trace = (request: string): Trace => {
     let t = traces.get(request)
-    if (t === undefined) { t = { committed: [], arrived: [], persisted: [], accepted: [], rejected: [], ackAtBuilding: [], reasons: [] }; traces.set(request, t) }
+    if (t === undefined) { t = { committed: [], arrived: [], persisted: [], accepted: [], rejected: [], ackAtBuilding: [], dropped: [], reasons: [] }; traces.set(request, t) }
     return t
   }
   const rbook = requester.book
@@ -63,6 +64,12 @@ function instrument (requester: PairgridNode, buildings: PairgridNode[]): Map<st
       const t = trace(r.id)
       t.gossip ??= performance.now()
       onRequest(r)
+    }
+    const onFilled = provider.onFilled.bind(provider)
+    provider.onFilled = (n: Verified<'grid.filled'>) => {
+      const before = provider.refusals.filled ?? 0
+      onFilled(n)
+      if ((provider.refusals.filled ?? 0) > before) trace(n.record.body.request).dropped.push(performance.now())
     }
     const log = b.log
     const append = log.append.bind(log)
@@ -104,6 +111,8 @@ interface CaseResult {
   cpuMsPerRequest: number
   incomplete: number
   acceptedPerRequest: number
+  /** buildings that dropped the request on the fill notice instead of committing */
+  droppedPerRequest: number
   rejectionReasons: Record<string, number>
 }
 
@@ -123,6 +132,7 @@ async function runCase (m: BenchMarket, requests: number, warmup: number): Promi
     const durable: number[] = []
     let incomplete = 0
     let accepted = 0
+    let dropped = 0
     const reasons: Record<string, number> = {}
     const anchor = windowAnchor(c.clock)
     let cpu0 = process.cpuUsage()
@@ -133,10 +143,11 @@ async function runCase (m: BenchMarket, requests: number, warmup: number): Promi
       const tPub = performance.now()
       const deadline = Date.now() + 5_000
       let t: Trace | undefined
-      // Every building answers every request: wait until all k commitments are answered and acknowledged.
+      // Every building either commits (and is answered) or drops the request on the fill notice:
+      // wait until all k have done one or the other and the acceptance is acknowledged.
       for (;;) {
         t = traces.get(request.id)
-        if (t !== undefined && t.accepted.length + t.rejected.length >= k && t.ackAtBuilding.length >= t.accepted.length) break
+        if (t !== undefined && t.accepted.length + t.rejected.length + t.dropped.length >= k && t.ackAtBuilding.length >= t.accepted.length) break
         if (Date.now() > deadline) break
         await sleep(1)
       }
@@ -147,8 +158,9 @@ async function runCase (m: BenchMarket, requests: number, warmup: number): Promi
         continue
       }
       const answers = [...t.accepted, ...t.rejected].sort((a, b) => a - b)
-      if (answers.length < k) incomplete++
+      if (answers.length + t.dropped.length < k) incomplete++
       accepted += t.accepted.length
+      dropped += t.dropped.length
       t.reasons.forEach(r => { reasons[r] = (reasons[r] ?? 0) + 1 })
       first.push(Math.min(...t.accepted) - t0)
       all.push(answers.at(-1)! - t0)
@@ -164,7 +176,7 @@ async function runCase (m: BenchMarket, requests: number, warmup: number): Promi
     }
     const cpu = process.cpuUsage(cpu0)
     return {
-      nodes: k + 1, requests, incomplete, cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / requests, acceptedPerRequest: accepted / Math.max(1, requests - incomplete), rejectionReasons: reasons,
+      nodes: k + 1, requests, incomplete, cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / requests, acceptedPerRequest: accepted / Math.max(1, requests - incomplete), droppedPerRequest: dropped / Math.max(1, requests - incomplete), rejectionReasons: reasons,
       first: summarize(first), all: summarize(all), ack: summarize(ack), publish: summarize(publish), gossip: summarize(gossip), commit: summarize(commit), durable: summarize(durable), sent: summarize(sent), answer: summarize(answer)
     }
   } finally {
@@ -261,15 +273,15 @@ export async function run ({ quick }: BenchOptions): Promise<BenchResult[]> {
       await m.cleanup()
     }
     const f = (s: ReturnType<typeof summarize>): string => `p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`
-    say(`${r.nodes} nodes, ${r.requests} requests (in one process): first acceptance ${f(r.first)}; all ${buildings} commitment(s) answered ${f(r.all)}; acceptance back at the building ${f(r.ack)}`)
+    say(`${r.nodes} nodes, ${r.requests} requests (in one process): first acceptance ${f(r.first)}; every commitment made answered ${f(r.all)}; acceptance back at the building ${f(r.ack)}`)
     say(`   breakdown (p50): publish (sign + fsync + gossip send) ${r.publish.p50.toFixed(2)} ms → request at a building ${r.gossip.p50.toFixed(2)} ms after start → commitment decided and signed +${r.commit.p50.toFixed(2)} ms → at the requester's commit handler +${r.sent.p50.toFixed(2)} ms (of which on disk at the building +${r.durable.p50.toFixed(2)} ms) → acceptance signed and booked +${r.answer.p50.toFixed(2)} ms`)
-    say(`   acceptances per request ${r.acceptedPerRequest.toFixed(2)}; rejections ${JSON.stringify(r.rejectionReasons)}; incomplete ${r.incomplete}; CPU of all ${r.nodes} nodes (one thread) ${r.cpuMsPerRequest.toFixed(1)} ms per request`)
+    say(`   acceptances per request ${r.acceptedPerRequest.toFixed(2)}; dropped on the fill notice per request ${r.droppedPerRequest.toFixed(2)} of ${buildings - 1} losers; rejections ${JSON.stringify(r.rejectionReasons)}; incomplete ${r.incomplete}; CPU of all ${r.nodes} nodes (one thread) ${r.cpuMsPerRequest.toFixed(1)} ms per request`)
     const name = `dispatch-latency/${r.nodes}-nodes`
     const extra = {
       nodes: r.nodes, requests: r.requests, incomplete: r.incomplete, p99: round(r.first.p99, 3), p90: round(r.first.p90, 3), max: round(r.first.max, 3),
       targetP99: 30, allAnsweredP50: round(r.all.p50, 3), allAnsweredP99: round(r.all.p99, 3), ackAtBuildingP50: round(r.ack.p50, 3),
       breakdownP50: { publish: round(r.publish.p50, 3), gossipArrival: round(r.gossip.p50, 3), commitDecided: round(r.commit.p50, 3), commitAtRequester: round(r.sent.p50, 3), commitDurableAtBuilding: round(r.durable.p50, 3), answerBooked: round(r.answer.p50, 3) },
-      acceptedPerRequest: round(r.acceptedPerRequest, 2), rejections: r.rejectionReasons, cpuMsPerRequest: round(r.cpuMsPerRequest, 2),
+      acceptedPerRequest: round(r.acceptedPerRequest, 2), droppedPerRequest: round(r.droppedPerRequest, 2), rejections: r.rejectionReasons, cpuMsPerRequest: round(r.cpuMsPerRequest, 2),
       floorParts: { tcpRttP50: round(rtt.p50, 4), tcpRttCrossProcessP50: round(rttX.p50, 4), signUs: round(sig.signUs, 1), verifyUs: round(sig.verifyUs, 1), fsyncP50Ms: round(fsyncMs, 3) },
       floorWithFsyncs: round(floor + 3 * fsyncMs, 3),
       rpcRoundTripMs: { p50: round(rpc.p50, 3), p90: round(rpc.p90, 3), p99: round(rpc.p99, 3) }

@@ -138,6 +138,7 @@ const bodies: { [T in RecordType]: () => unknown } = {
   'grid.commitment': () => ({ request: H('a'), marketplace: 'utility-dr', requester: A.id, provider: B.id, service: 'demand-response', window, quantity: { value: 50_000, unit: 'W' }, price: tariffPrice, settlementMethod: 'pairgrid/dr-mbe/1', meter: M.id, elements: ['battery', 'hvac-1'], issuedAt: T0 - 50_000 }),
   'grid.acceptance': () => ({ commitment: H('b'), request: H('a'), requester: A.id, provider: B.id, price: { ...tariffPrice, mechanism: 'auction' }, issuedAt: T0 - 40_000 }),
   'grid.rejection': () => ({ commitment: H('b'), request: H('a'), requester: A.id, provider: B.id, reason: 'filled', detail: 'the request is filled', issuedAt: T0 - 40_000 }),
+  'grid.filled': () => ({ request: H('a'), marketplace: 'utility-dr', requester: A.id, issuedAt: T0 - 40_000, expiresAt: T0 - 10_000 }),
   'grid.signal': () => ({ commitment: H('b'), requester: A.id, provider: B.id, seq: 3, t: T0 + 6_000, setpointPm: -250 }),
   'meter.reading': () => sampleReading(M.id, 5),
   'grid.settlement': () => ({ ...sampleSettlement(B.id, A.id, M.id), signals: { count: 450, root: H('e') } }),

@@ -18,6 +18,7 @@ import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
 import { AnswerLag } from './answer-lag.js'
 import { SettlementBacklog } from './settlement-backlog.js'
+import { commitDelayMs, MarketProviders, rankOf } from './commit-waves.js'
 import { READINGS_REUSE_MS, RecentResults } from './recent-results.js'
 import { faultPoint, crashPointAt } from '../node/fault-points.js'
 import { fromTheFuture } from '../node/clock.js'
@@ -56,6 +57,9 @@ export class Provider {
   private readonly abort = withUnboundedListeners(new AbortController())
   private readonly running = new Set<string>()
   private batch: Array<Verified<'grid.request'>> = []
+  /** First-come requests waiting for their wave (commit-waves.ts), by id. */
+  private readonly waiting = new Map<string, { request: Verified<'grid.request'>, timer: NodeJS.Timeout }>()
+  private readonly providers: MarketProviders
   readonly telemetry: TelemetryStore
   private readonly spanReadings = new RecentResults<Envelope[]>(READINGS_REUSE_MS)
 
@@ -72,6 +76,7 @@ export class Provider {
     private readonly bidRate: BidPolicy
   ) {
     this.telemetry = new TelemetryStore(ctx.db)
+    this.providers = new MarketProviders(credentials)
   }
 
   /** Orders of every accepted commitment that has not been settled yet (capacity in use). */
@@ -91,7 +96,7 @@ export class Provider {
   onRequest (request: Verified<'grid.request'>): void {
     const { ctx } = this
     const r = request.record.body
-    if (ctx.log.has(request.id) || this.batch.some(b => b.id === request.id)) return
+    if (ctx.log.has(request.id) || this.waiting.has(request.id) || this.batch.some(b => b.id === request.id)) return
     const method = settlementMethod(r.settlementMethod)
     if (method === undefined || method.service !== r.service) return this.refuse(request, 'unsupported-service', `settlement method ${r.settlementMethod} is not supported for ${r.service}`)
     if (method.unit !== r.quantity.unit) return this.refuse(request, 'outside-surface', `${r.settlementMethod} settles quantities in ${method.unit}, the request asks for ${r.quantity.unit}`)
@@ -105,10 +110,35 @@ export class Provider {
     const price = priceViolation(this.credentials, r, ctx.keys.id)
     if (price !== undefined) return this.refuse(request, 'price-mismatch', price)
     if (r.price.mechanism === 'auction' && this.bidRate(r.service, r.price.rate) > r.price.rate) return this.refuse(request, 'reserve-too-low', `our rate for ${r.service} is above the reserve ${r.price.rate}`)
+    // Auctions want every bid and a framework request has one provider: only first-come requests take turns.
+    const rank = r.price.mechanism === 'tariff' ? rankOf(request.id, ctx.keys.id, this.providers.of(r.marketplace)) : 0
+    const { speed } = ctx.clock
+    const delay = commitDelayMs(rank, this.answerLag.ms / speed, (r.expiresAt - ctx.clock.now()) / speed)
+    if (delay === 0) return this.enqueue(request)
+    const timer = setTimeout(() => {
+      this.waiting.delete(request.id)
+      this.enqueue(request)
+    }, delay)
+    this.waiting.set(request.id, { request, timer })
+  }
+
+  private enqueue (request: Verified<'grid.request'>): void {
     this.batch.push(request)
     // Requests that arrive in the same turn of the event loop are arbitrated together; a lone
     // request is decided at once (a timer here was most of the dispatch latency).
     if (this.batch.length === 1) setImmediate(() => this.decide())
+  }
+
+  /** The requester's notice that a request has no quantity left: not decided if still waiting for its wave. */
+  onFilled (notice: Verified<'grid.filled'>): void {
+    const n = notice.record.body
+    const w = this.waiting.get(n.request)
+    // The channel checked the notice's signer; only the request's own requester can call it filled.
+    if (w === undefined || w.request.record.body.requester !== n.requester) return
+    clearTimeout(w.timer)
+    this.waiting.delete(n.request)
+    this.refusals.filled = (this.refusals.filled ?? 0) + 1
+    this.ctx.logger.debug({ request: n.request }, 'request filled before our wave')
   }
 
   private decide (): void {
@@ -385,5 +415,9 @@ export class Provider {
     }
   }
 
-  stop (): void { this.abort.abort() }
+  stop (): void {
+    this.abort.abort()
+    for (const w of this.waiting.values()) clearTimeout(w.timer)
+    this.waiting.clear()
+  }
 }

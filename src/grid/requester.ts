@@ -28,14 +28,18 @@ import { termsMismatch } from './terms.js'
 import { TelemetryStore } from './telemetry-store.js'
 import { READINGS_REUSE_MS, RecentResults } from './recent-results.js'
 import { ANSWER_LIMITS, TELEMETRY_LIMITS } from './limits.js'
+import { MarketProviders } from './commit-waves.js'
 
 export type RequestParams = Omit<RequestBody, 'requester' | 'nonce' | 'issuedAt'>
 
 export class Requester {
   readonly telemetry: TelemetryStore
 
+  private readonly providers: MarketProviders
+
   constructor (private readonly ctx: PartyContext, private readonly channel: RequestChannel, private readonly directory: Directory) {
     this.telemetry = new TelemetryStore(ctx.db)
+    this.providers = new MarketProviders(directory.store)
   }
 
   async publish (params: RequestParams): Promise<Verified<'grid.request'>> {
@@ -126,15 +130,35 @@ export class Requester {
       return await this.answer(commitment, 'filled', `${r.quantity.value - taken} ${r.quantity.unit} remain of ${r.quantity.value}`)
     }
     this.pending.set(commitment.id, { request: request.id, value: c.quantity.value })
+    const fills = taken + c.quantity.value >= r.quantity.value
     let answer: Envelope
     try {
       answer = await this.answer(commitment, undefined, '')
     } finally {
       this.pending.delete(commitment.id)
     }
+    // Exactly one acceptance completes a request (the reservation above is synchronous).
+    if (fills && r.price.mechanism === 'tariff' && this.providers.of(r.marketplace).length > 1) void this.announceFilled(request)
     if (method.signal) void this.regulate(ctx.book.txs.get(commitment.id)!)
     this.awaitSettlement(ctx.book.txs.get(commitment.id)!)
     return answer
+  }
+
+  /**
+   * Tells the marketplace's providers still waiting for their wave (commit-waves.ts)
+   * that the request has no quantity left. Advisory: a provider that misses it is answered `filled`.
+   */
+  private async announceFilled (request: Verified<'grid.request'>): Promise<void> {
+    const { ctx } = this
+    const r = request.record.body
+    const issuedAt = ctx.clock.now()
+    if (issuedAt >= r.expiresAt) return
+    const notice = signRecord('grid.filled', { request: request.id, marketplace: r.marketplace, requester: ctx.keys.id, issuedAt, expiresAt: r.expiresAt }, ctx.keys)
+    try {
+      await this.channel.publish(notice)
+    } catch (err) {
+      ctx.logger.debug({ request: request.id, err: (err as Error).message }, 'fill notice not published')
+    }
   }
 
   private readonly pending = new Map<string, { request: string, value: number }>()

@@ -18,7 +18,7 @@ import { Provider } from '../grid/provider.js'
 import { COMMIT_LIMITS, REGULATION_LIMITS, SETTLE_LIMITS, SIGNALS_LIMITS, TELEMETRY_LIMITS } from '../grid/limits.js'
 import type { PartyContext } from '../grid/context.js'
 import { settlementMethod } from '../market/methods.js'
-import type { Envelope } from '../records/envelope.js'
+import type { Envelope, Verified } from '../records/envelope.js'
 import { startBuilding, type RunningBuilding } from '../building/port.js'
 import type { KeyPair } from '../identity/ed25519.js'
 import { readConfig, type NodeConfig } from './config.js'
@@ -125,7 +125,7 @@ export class PairgridNode {
     const net = await createNet({ privateKey: await libp2pPrivateKey(keys), listen: opts.listen ?? config.listen, beyondLoopback: config.listenBeyondLoopback === true })
     const directory = new Directory(credentials, net, keys.id, opts.clock, logger)
     const channel = new RequestChannel(net, opts.clock, logger, id => log.has(id), async (v) => {
-      const rules = governanceViolation(credentials, v.record.body)
+      const rules = v.record.type === 'grid.request' ? governanceViolation(credentials, (v as Verified<'grid.request'>).record.body) : undefined
       if (rules !== undefined) return { ok: false, reason: 'marketplace-rules', detail: rules }
       return await directory.admit(v.record.body.marketplace, v.record.body.requester, 'request')
     })
@@ -168,7 +168,7 @@ export class PairgridNode {
       const rates = config.bidRates ?? {}
       const provider = new Provider(this.ctx, building.port, credentials, (service, reserve) => rates[service] ?? Math.floor(reserve * 0.8))
       this.provider = provider
-      for (const m of config.marketplaces) this.channel.join(m, r => provider.onRequest(r))
+      for (const m of config.marketplaces) this.channel.join(m, { request: r => provider.onRequest(r), filled: n => provider.onFilled(n) })
       await serve(net, PROTOCOL_TELEMETRY, TELEMETRY_LIMITS, async (bytes, party) => await provider.onTelemetry(bytes, party), logger, this.rpcStats)
       await serve(net, PROTOCOL_ANSWER, ANSWER_LIMITS, async (bytes, party) => await provider.onAnswer(bytes, party), logger, this.rpcStats)
       await serveMessages(net, PROTOCOL_REGULATION, REGULATION_LIMITS, (bytes, party) => provider.onRegulation(bytes, party), logger, this.rpcStats)

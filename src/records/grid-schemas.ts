@@ -18,6 +18,19 @@ export const RequestBody = Type.Object({
 }, { additionalProperties: false })
 export type RequestBody = Static<typeof RequestBody>
 
+// The requester's notice on the request topic that a first-come request has no quantity left:
+// providers still waiting to decide it need not commit only to be refused `filled`. Advisory:
+// it decides nothing (every commitment still gets its own signed answer) and is not logged.
+export const FilledBody = Type.Object({
+  request: RecordId,
+  marketplace: Ref,
+  requester: PartyId,
+  issuedAt: Time,
+  /** the request's: the notice matters no longer than the request does */
+  expiresAt: Time
+}, { additionalProperties: false })
+export type FilledBody = Static<typeof FilledBody>
+
 export const CommitmentBody = Type.Object({
   request: RecordId,
   marketplace: Ref,

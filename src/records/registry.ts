@@ -2,7 +2,7 @@
 // cannot express. Adding a record type means adding one entry here and one schema file.
 import type { TSchema, Static } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { AcceptanceBody, CommitmentBody, DisputeBody, ExpiryBody, RejectionBody, RequestBody, SettlementBody, SignalBody } from './grid-schemas.js'
+import { AcceptanceBody, CommitmentBody, DisputeBody, ExpiryBody, FilledBody, RejectionBody, RequestBody, SettlementBody, SignalBody } from './grid-schemas.js'
 import { ReadingBody } from './meter-schemas.js'
 import { AccreditationBody, FrameworkBody, GovernanceBody, ProfileBody, RevocationBody, TariffBody } from './credential-schemas.js'
 import type { Window } from './common-schemas.js'
@@ -34,6 +34,12 @@ export const recordSpecs = {
   } satisfies Spec<typeof CommitmentBody>,
   'grid.acceptance': { schema: AcceptanceBody, signers: (b) => [b.requester], minSignatures: 1 } satisfies Spec<typeof AcceptanceBody>,
   'grid.rejection': { schema: RejectionBody, signers: (b) => [b.requester], minSignatures: 1 } satisfies Spec<typeof RejectionBody>,
+  'grid.filled': {
+    schema: FilledBody,
+    signers: (b) => [b.requester],
+    minSignatures: 1,
+    check: (b) => b.expiresAt > b.issuedAt ? undefined : 'expiresAt must be after issuedAt'
+  } satisfies Spec<typeof FilledBody>,
   'grid.signal': { schema: SignalBody, signers: (b) => [b.requester], minSignatures: 1 } satisfies Spec<typeof SignalBody>,
   'meter.reading': { schema: ReadingBody, signers: (b) => [b.meter], minSignatures: 1 } satisfies Spec<typeof ReadingBody>,
   'grid.settlement': {
