@@ -1,37 +1,24 @@
 // Admission over TCP between separate processes: parties that are unaccredited, expired,
 // revoked or in the wrong role are rejected at the gossip layer (as requesters) and at the
 // commit stream (as providers).
-import { BUILDING_ACCREDITATIONS, DR_AUTHORITIES, DR_MARKETPLACE, DR_PRICE } from './helpers/dr-marketplace.js'
+import { BUILDING_ACCREDITATIONS, DR_PRICE, drScenario } from './helpers/dr-marketplace.js'
 import { describe, it, expect, afterAll, beforeAll } from 'vitest'
 import { Cluster } from './helpers/cluster.js'
-import { parseScenario } from '../src/cli/devnet/scenario.js'
 import { credentialFile } from '../src/cli/devnet/provision.js'
 import { readKeyFile } from '../src/identity/keyfile.js'
 import { signRecord } from '../src/records/envelope.js'
 import type { Verified } from '../src/records/envelope.js'
 
-
-const scenario = parseScenario({
-  name: 'admission',
-  description: 'admission cases',
-  speed: 120,
-  startTimeUtc: '14:00',
-  meterIntervalMs: 2000,
-  authorities: DR_AUTHORITIES,
-  marketplaces: [DR_MARKETPLACE],
-  parties: [
-    { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr'], accreditations: [] },
-    { name: 'good', kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] },
-    { name: 'unaccredited', kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [BUILDING_ACCREDITATIONS[0], BUILDING_ACCREDITATIONS[2]] },
-    { name: 'expired', kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [BUILDING_ACCREDITATIONS[0], { kind: 'dr-enrollment', by: 'utility', expiresAfterMinutes: 1 }, BUILDING_ACCREDITATIONS[2]] },
-    { name: 'revoked', kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] },
-    { name: 'wrong-role', kind: 'ev-site', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] },
-    { name: 'cca-expired', kind: 'community-energy', marketplaces: ['dr'], accreditations: [{ kind: 'operating-license', by: 'regulator', expiresAfterMinutes: 1 }] },
-    { name: 'peer-rogue', kind: 'peer-facility', marketplaces: ['dr'], accreditations: [] }
-  ],
-  frameworks: [],
-  requests: []
-}, 'admission test')
+const scenario = drScenario('admission', 'admission cases', 120, 2000, [
+  { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr'], accreditations: [] },
+  { name: 'good', kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] },
+  { name: 'unaccredited', kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [BUILDING_ACCREDITATIONS[0], BUILDING_ACCREDITATIONS[2]] },
+  { name: 'expired', kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [BUILDING_ACCREDITATIONS[0], { kind: 'dr-enrollment', by: 'utility', expiresAfterMinutes: 1 }, BUILDING_ACCREDITATIONS[2]] },
+  { name: 'revoked', kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] },
+  { name: 'wrong-role', kind: 'ev-site', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] },
+  { name: 'cca-expired', kind: 'community-energy', marketplaces: ['dr'], accreditations: [{ kind: 'operating-license', by: 'regulator', expiresAfterMinutes: 1 }] },
+  { name: 'peer-rogue', kind: 'peer-facility', marketplaces: ['dr'], accreditations: [] }
+])
 
 const cluster = await Cluster.create(scenario, 120)
 afterAll(async () => { await cluster.destroy() })

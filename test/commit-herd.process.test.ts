@@ -2,28 +2,16 @@
 // request at once; they take turns in waves (commit-waves.ts), the first to commit is accepted,
 // and the utility's fill notice stops buildings still waiting from committing only to be refused.
 import { describe, it, expect, afterAll, beforeAll } from 'vitest'
-import { BUILDING_ACCREDITATIONS, DR_AUTHORITIES, DR_MARKETPLACE, DR_PRICE } from './helpers/dr-marketplace.js'
+import { BUILDING_ACCREDITATIONS, DR_PRICE, drScenario } from './helpers/dr-marketplace.js'
 import { Cluster } from './helpers/cluster.js'
-import { parseScenario } from '../src/cli/devnet/scenario.js'
 
 const BUILDINGS = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6']
 const REQUESTS = 12
 
-const scenario = parseScenario({
-  name: 'herd',
-  description: 'six buildings compete for every request',
-  speed: 60,
-  startTimeUtc: '14:00',
-  meterIntervalMs: 2000,
-  authorities: DR_AUTHORITIES,
-  marketplaces: [DR_MARKETPLACE],
-  parties: [
-    { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr'], accreditations: [] },
-    ...BUILDINGS.map(name => ({ name, kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] }))
-  ],
-  frameworks: [],
-  requests: []
-}, 'herd test')
+const scenario = drScenario('herd', 'six buildings compete for every request', 60, 2000, [
+  { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr'], accreditations: [] },
+  ...BUILDINGS.map(name => ({ name, kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] }))
+])
 
 const cluster = await Cluster.create(scenario, 60)
 afterAll(async () => { await cluster.destroy() })

@@ -4,13 +4,12 @@
 // The honest nodes Reject them, gossipsub scoring graylists the flooder and prunes it from their
 // meshes, its further messages are dropped before validation, and the utility's own requests,
 // published every second throughout, keep being committed to and accepted.
-import { BUILDING_ACCREDITATIONS, DR_AUTHORITIES, DR_MARKETPLACE, DR_PRICE } from './helpers/dr-marketplace.js'
+import { BUILDING_ACCREDITATIONS, DR_PRICE, drScenario } from './helpers/dr-marketplace.js'
 import { describe, it, expect, afterAll, beforeAll } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Cluster } from './helpers/cluster.js'
 import { HostilePeer, sleep } from './helpers/hostile-peer.js'
-import { parseScenario } from '../src/cli/devnet/scenario.js'
 import { credentialFile } from '../src/cli/devnet/provision.js'
 import { readKeyFile } from '../src/identity/keyfile.js'
 import { readConfig } from '../src/node/config.js'
@@ -27,23 +26,12 @@ const BEFORE_MS = 6_000
 /** One in this many flood messages is junk bytes rather than a signed request. */
 const MALFORMED_EVERY = 10
 
-const scenario = parseScenario({
-  name: 'hostile-flood',
-  description: 'a utility and two buildings, and a community-energy party without its operating license',
-  speed: SPEED,
-  startTimeUtc: '14:00',
-  meterIntervalMs: 10_000,
-  authorities: DR_AUTHORITIES,
-  marketplaces: [DR_MARKETPLACE],
-  parties: [
-    { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr'], accreditations: [] },
-    { name: 'building-a', kind: 'building', marketplaces: ['dr'], building: 'default', accreditations: [...BUILDING_ACCREDITATIONS] },
-    { name: 'building-b', kind: 'building', marketplaces: ['dr'], building: 'default', accreditations: [...BUILDING_ACCREDITATIONS] },
-    { name: 'rogue', kind: 'community-energy', marketplaces: ['dr'], accreditations: [] }
-  ],
-  frameworks: [],
-  requests: []
-}, 'hostile flood test')
+const scenario = drScenario('hostile-flood', 'a utility and two buildings, and a community-energy party without its operating license', SPEED, 10_000, [
+  { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr'], accreditations: [] },
+  { name: 'building-a', kind: 'building', marketplaces: ['dr'], building: 'default', accreditations: [...BUILDING_ACCREDITATIONS] },
+  { name: 'building-b', kind: 'building', marketplaces: ['dr'], building: 'default', accreditations: [...BUILDING_ACCREDITATIONS] },
+  { name: 'rogue', kind: 'community-energy', marketplaces: ['dr'], accreditations: [] }
+])
 
 const HONEST = ['utility', 'building-a', 'building-b']
 const BUILDINGS = ['building-a', 'building-b']

@@ -1,6 +1,8 @@
 // The small tariff demand-response marketplace the admission tests share: buildings provide with
 // interconnection, enrollment and a certified meter; community-energy parties request with an
 // operating license from the regulator.
+import { parseScenario, type Scenario } from '../../src/cli/devnet/scenario.js'
+
 export const DR_PRICE = { mechanism: 'tariff', reference: 'tariff/dr', currency: 'USD', rate: 150_000, rateUnit: 'MWh' } as const
 
 export const BUILDING_ACCREDITATIONS = [
@@ -23,4 +25,11 @@ export const DR_MARKETPLACE = {
     { kind: 'meter-certification', accreditor: 'meter-certifier' }, { kind: 'operating-license', accreditor: 'regulator' }
   ],
   tariffs: [{ reference: 'tariff/dr', service: 'demand-response', price: DR_PRICE }]
+}
+
+/** A scenario of this marketplace alone, with the given parties and no frameworks or scripted requests. */
+export function drScenario (name: string, description: string, speed: number, meterIntervalMs: number, parties: unknown[]): Scenario {
+  return parseScenario({
+    name, description, speed, startTimeUtc: '14:00', meterIntervalMs, authorities: DR_AUTHORITIES, marketplaces: [DR_MARKETPLACE], parties, frameworks: [], requests: []
+  }, `${name} test`)
 }
