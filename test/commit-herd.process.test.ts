@@ -4,6 +4,11 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest'
 import { BUILDING_ACCREDITATIONS, DR_PRICE, drScenario } from './helpers/dr-marketplace.js'
 import { Cluster } from './helpers/cluster.js'
+import { HostilePeer } from './helpers/hostile-peer.js'
+import { randomBytes } from 'node:crypto'
+import { keyPairFromSeed } from '../src/identity/ed25519.js'
+import { encodeRecord, signRecord } from '../src/records/envelope.js'
+import { requestTopic } from '../src/net/protocol-ids.js'
 
 const BUILDINGS = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6']
 const REQUESTS = 12
@@ -14,7 +19,11 @@ const scenario = drScenario('herd', 'six buildings compete for every request', 6
 ])
 
 const cluster = await Cluster.create(scenario, 60)
-afterAll(async () => { await cluster.destroy() })
+let hostile: HostilePeer | undefined
+afterAll(async () => {
+  await hostile?.stop()
+  await cluster.destroy()
+})
 
 beforeAll(async () => {
   await cluster.start('utility')
@@ -54,5 +63,28 @@ describe('first-come requests with six providers', () => {
     // The order changes with the request: more than one building wins.
     const winners = new Set(utilityTxs.filter(t => requests.includes(t.request) && (t.status === 'accepted' || t.status === 'settled')).map(t => t.counterparty))
     expect(winners.size).toBeGreaterThan(1)
+  }, 120_000)
+
+  it('a fill notice not signed by the request\'s requester is rejected where it enters, and the request is still filled', async () => {
+    const market = cluster.market('dr')
+    const forger = keyPairFromSeed(randomBytes(32))
+    hostile = await HostilePeer.start(forger, await Promise.all(['utility', ...BUILDINGS].map(async n => (await cluster.status(n)).addrs[0]!)), market)
+    const utility = (await cluster.status('utility')).party
+    const rejectedBefore = await Promise.all(BUILDINGS.map(async b => (await cluster.status(b)).gossip.rejected))
+    const id = await cluster.request('utility', { marketplace: 'dr', service: 'demand-response', quantity: { value: 2000, unit: 'W' }, price: DR_PRICE, settlementMethod: 'pairgrid/dr-mbe/1', toleranceBp: 1000, leadMinutes: 60 })
+    const notice = { request: id, marketplace: market, requester: utility, issuedAt: cluster.simNow(), expiresAt: cluster.simNow() + 30 * 60_000 }
+    // Signed by the forger in its own name; and carrying the utility's name over a signature that is not the utility's.
+    const forged = signRecord('grid.filled', notice, forger).record
+    const impersonated = { ...forged, sigs: [{ by: utility, sig: forged.sigs[0]!.sig }] }
+    for (const r of [forged, impersonated]) await hostile.net.services.pubsub.publish(requestTopic(market), encodeRecord(r))
+    const codes = await cluster.waitFor('the forged notices rejected at every building', async () => {
+      const now = await Promise.all(BUILDINGS.map(async b => (await cluster.status(b)).gossip.rejected))
+      const rose = now.map((r, i) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v - (rejectedBefore[i]![k] ?? 0)]).filter(([, v]) => (v as number) > 0)))
+      return rose.every(r => (r['unexpected-signer'] ?? 0) >= 1 && (r['bad-signature'] ?? 0) >= 1) ? rose : undefined
+    })
+    expect(codes).toHaveLength(BUILDINGS.length)
+    await cluster.waitFor('the request accepted', async () => await cluster.txOf('utility', id, 'accepted'))
+    const answers = (await cluster.transactions('utility')).filter(t => t.request === id)
+    expect(answers.filter(t => t.status === 'accepted' || t.status === 'settled')).toHaveLength(1)
   }, 120_000)
 })
