@@ -125,7 +125,10 @@ export function plan (input: PlanInput): PlanViolation | undefined {
     ev: Object.fromEntries((state.ev ?? []).map(({ id, ...s }) => [id, s]))
   })
   const starts = orders.map(o => actionStart(o, spec))
-  const edges = [...new Set(orders.flatMap((o, i) => [starts[i]!, o.window.start, o.window.end]))].sort((a, b) => a - b)
+  // Hundreds of orders share a few edges: gathered without an array per order.
+  const edgeSet = new Set<number>()
+  orders.forEach((o, i) => { edgeSet.add(starts[i]!).add(o.window.start).add(o.window.end) })
+  const edges = [...edgeSet].sort((a, b) => a - b)
   const segments: Segment[] = []
   const segmentEnds: number[] = []
 
@@ -161,13 +164,16 @@ export function plan (input: PlanInput): PlanViolation | undefined {
   }))
   const baselines = new Map<string, Baseline>()
   // Orders over one window predict one baseline from the same segments: hundreds of orders in a
-  // window (a busy marketplace) compute it once. Keyed with the segments planned so far, which is
-  // all the prediction reads.
-  const predicted = new Map<string, Baseline>()
+  // window (a busy marketplace) compute it once. Valid for the segments planned so far, which is
+  // all the prediction reads (they only grow, so a span keeps its latest prediction alone).
+  const predicted = new Map<number, Map<number, { segments: number, b: Baseline }>>()
   const predict = (span: Window): Baseline => {
-    const key = `${span.start} ${span.end} ${segments.length}`
-    let b = predicted.get(key)
-    if (b === undefined) predicted.set(key, b = { w: average(span, 'w'), var: average(span, 'var'), dw: uncertainty(span, 'w'), dvar: uncertainty(span, 'var') })
+    let byEnd = predicted.get(span.start)
+    if (byEnd === undefined) predicted.set(span.start, byEnd = new Map())
+    const known = byEnd.get(span.end)
+    if (known !== undefined && known.segments === segments.length) return known.b
+    const b = { w: average(span, 'w'), var: average(span, 'var'), dw: uncertainty(span, 'w'), dvar: uncertainty(span, 'var') }
+    byEnd.set(span.end, { segments: segments.length, b })
     return b
   }
   const baselineOf = (o: DispatchOrder): Baseline => {
