@@ -570,6 +570,18 @@ describe('fuzz checkTelemetry', () => {
     expect(checkTelemetry(readings, M.id, tx.span).ok).toBe(true)
   })
 
+  it('one readings array is checked once per meter and span (a window\'s settlements share it); a fresh check, as an audit makes, checks again', () => {
+    const shared = [...readings]
+    const first = checkTelemetry(shared, M.id, tx.span)
+    expect(checkTelemetry(shared, M.id, tx.span)).toBe(first)
+    const otherMeter = checkTelemetry(shared, X.id, tx.span)
+    expect(otherMeter.ok).toBe(false)
+    expect(checkTelemetry(shared, M.id, tx.span).ok).toBe(true)
+    const fresh = checkTelemetry(shared, M.id, tx.span, { fresh: true })
+    expect(fresh).not.toBe(first)
+    expect(fresh).toEqual(first)
+  })
+
   it('property: any unsigned change to a reading is refused', () => {
     fc.assert(fc.property(fc.constantFrom(...pathsOf(readings)), fc.oneof(signableJson, fc.constantFrom(...NUMBER_TEXTS)), (path, value) => {
       const changed = setAt(readings, path, value)

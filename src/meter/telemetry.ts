@@ -18,11 +18,28 @@ export type TelemetryResult =
   | { ok: false, reason: DisputeReason, detail: string }
 
 /**
+ * Results by readings array: the hundreds of settlements of one window share one array of
+ * readings (fetched or read once per span) and would each check it again. Readings arrays are not
+ * changed once received. Fresh checks (audits) are never served from here.
+ */
+const checked = new WeakMap<readonly unknown[], Map<string, TelemetryResult>>()
+
+/**
  * Checks raw readings (as received) against the meter and span a settlement names: every
  * reading verifies and is the meter's, seqs are contiguous, times step by the interval, and the
  * first and last readings close exactly at the span's ends.
  */
 export function checkTelemetry (raw: readonly unknown[], meter: string, span: { from: number, to: number }, verify: VerifyOptions = {}): TelemetryResult {
+  if (verify.fresh === true) return checkReadings(raw, meter, span, verify)
+  let results = checked.get(raw)
+  if (results === undefined) checked.set(raw, results = new Map())
+  const key = `${meter} ${span.from} ${span.to}`
+  let result = results.get(key)
+  if (result === undefined) results.set(key, result = checkReadings(raw, meter, span, verify))
+  return result
+}
+
+function checkReadings (raw: readonly unknown[], meter: string, span: { from: number, to: number }, verify: VerifyOptions): TelemetryResult {
   const readings: Array<Verified<'meter.reading'>> = []
   for (const [i, r] of raw.entries()) {
     try {
