@@ -81,7 +81,9 @@ export function upper (xs: readonly number[], x: number): number {
  */
 function reductionsDue (orders: readonly DispatchOrder[], before: number): (t: number) => number {
   const dr = orders.filter((o): o is Extract<DispatchOrder, { service: 'demand-response' }> => o.service === 'demand-response' && o.window.start < before)
-  const at = [...new Set(dr.flatMap(o => [o.window.start, o.window.end]))].sort((a, b) => a - b)
+  const edges = new Set<number>()
+  for (const o of dr) edges.add(o.window.start).add(o.window.end)
+  const at = [...edges].sort((a, b) => a - b)
   const due = at.map(b => {
     let s = 0
     for (const o of dr) if (o.window.start <= b && b < o.window.end) s += o.reductionW
@@ -125,7 +127,7 @@ export function plan (input: PlanInput): PlanViolation | undefined {
     ev: Object.fromEntries((state.ev ?? []).map(({ id, ...s }) => [id, s]))
   })
   const starts = orders.map(o => actionStart(o, spec))
-  // Hundreds of orders share a few edges: gathered without an array per order.
+  // Hundreds of orders share a few edges: gathered without an array per order (as in reductionsDue).
   const edgeSet = new Set<number>()
   orders.forEach((o, i) => { edgeSet.add(starts[i]!).add(o.window.start).add(o.window.end) })
   const edges = [...edgeSet].sort((a, b) => a - b)
