@@ -157,9 +157,9 @@ export async function startInProcess (m: BenchMarket, logLevel = 'silent'): Prom
     await waitFor('gossip mesh', () => [requester, ...buildings].every(n => n.channel.meshPeers(m.marketplace) > 0) ? true : undefined, 30_000)
     // Let the requester's mesh take in every building (up to gossipsub's Dhi), not just the first.
     await waitFor('full mesh at the requester', () => requester.channel.meshPeers(m.marketplace) >= Math.min(buildings.length, 12) ? true : undefined, 10_000).catch(() => {})
-    // A marketplace in use: every member has heard every other's credentials on the members topic.
+    // A marketplace in use: every member has heard every other announce itself on the members topic.
     const nodes = [requester, ...buildings]
-    await waitFor('every member\'s profile at every node', () => nodes.every(n => n.credentials.profiles.size >= nodes.length) ? true : undefined, 30_000)
+    await waitFor('every member known to every node', () => nodes.every(n => n.members.partiesOf(m.marketplace).size >= nodes.length - 1) ? true : undefined, 30_000)
     return { clock, requester, buildings, stop }
   } catch (err) {
     await stop()

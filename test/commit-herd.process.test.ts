@@ -13,10 +13,12 @@ import { requestTopic } from '../src/net/protocol-ids.js'
 const BUILDINGS = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6']
 const REQUESTS = 12
 
+// The utility also runs a second marketplace, "solo", with one building of its own.
 const scenario = drScenario('herd', 'six buildings compete for every request', 60, 2000, [
-  { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr'], accreditations: [] },
-  ...BUILDINGS.map(name => ({ name, kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] }))
-])
+  { name: 'utility', kind: 'distribution-utility', marketplaces: ['dr', 'solo'], accreditations: [] },
+  ...BUILDINGS.map(name => ({ name, kind: 'building', marketplaces: ['dr'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] })),
+  { name: 'solo', kind: 'building', marketplaces: ['solo'], building: 'small', accreditations: [...BUILDING_ACCREDITATIONS] }
+], ['solo'])
 
 const cluster = await Cluster.create(scenario, 60)
 let hostile: HostilePeer | undefined
@@ -27,8 +29,9 @@ afterAll(async () => {
 
 beforeAll(async () => {
   await cluster.start('utility')
-  for (const b of BUILDINGS) await cluster.start(b)
+  for (const b of [...BUILDINGS, 'solo']) await cluster.start(b)
   await cluster.waitForMesh(['utility', ...BUILDINGS], 'dr')
+  await cluster.waitForMesh(['utility', 'solo'], 'solo')
 }, 120_000)
 
 describe('first-come requests with six providers', () => {
@@ -86,5 +89,17 @@ describe('first-come requests with six providers', () => {
     await cluster.waitFor('the request accepted', async () => await cluster.txOf('utility', id, 'accepted'))
     const answers = (await cluster.transactions('utility')).filter(t => t.request === id)
     expect(answers.filter(t => t.status === 'accepted' || t.status === 'settled')).toHaveLength(1)
+  }, 120_000)
+
+  it('the providers that take turns are those of the request\'s marketplace: the building alone in "solo" is not told of fills, though the utility knows the six of "dr"', async () => {
+    const before = (await cluster.status('solo')).gossip.accepted
+    const requests = 3
+    for (let i = 0; i < requests; i++) {
+      const id = await cluster.request('utility', { marketplace: 'solo', service: 'demand-response', quantity: { value: 2000, unit: 'W' }, price: DR_PRICE, settlementMethod: 'pairgrid/dr-mbe/1', toleranceBp: 1000, leadMinutes: 80 + 2 * i })
+      await cluster.waitFor(`solo request ${i} accepted`, async () => await cluster.txOf('utility', id, 'accepted'))
+    }
+    await new Promise(resolve => setTimeout(resolve, 500))
+    // Only the requests reached it: no fill notice was published in a marketplace of one provider.
+    expect((await cluster.status('solo')).gossip.accepted - before).toBe(requests)
   }, 120_000)
 })

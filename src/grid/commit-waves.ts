@@ -10,6 +10,7 @@
 // answered and the fill to be heard, from the provider's own answer times.
 import { createHash } from 'node:crypto'
 import type { CredentialStore } from '../credentials/store.js'
+import type { MarketMembership } from '../net/members.js'
 
 /** A slot with no answer seen yet, and added to what answers show (wall ms). */
 export const SLOT_FLOOR_MS = 5
@@ -63,35 +64,35 @@ export function rankOf (request: string, self: string, providers: readonly Marke
 
 export interface MarketProvider { party: string, key: number }
 
-/** How often (wall ms) a marketplace's providers are listed again when no profile came or went. */
+/** How often (wall ms) a marketplace's providers are listed again when nobody joined it. */
 const RELIST_MS = 10_000
 
 /**
- * Parties a marketplace lets provide, as far as this node knows them: the profiles it holds whose
- * kind the marketplace's governance lets provide (accreditations not checked: who may take a
- * turn, not who will be accepted), listed again when the number of profiles changes, else every
- * RELIST_MS.
+ * Parties that may provide in a marketplace, as far as this node knows them: those whose profile
+ * was announced on the marketplace's members topic (a node in several marketplaces knows parties
+ * of all of them) and whose kind its governance lets provide (accreditations not checked: who
+ * may take a turn, not who will be accepted). Listed again when someone joins, else every RELIST_MS.
  */
 export class MarketProviders {
-  private readonly listed = new Map<string, { providers: MarketProvider[], at: number, profiles: number }>()
+  private readonly listed = new Map<string, { providers: MarketProvider[], at: number, version: number }>()
   private readonly keys = new Map<string, number>()
 
-  constructor (private readonly store: CredentialStore) {}
+  constructor (private readonly store: CredentialStore, private readonly members: MarketMembership) {}
 
   of (marketplace: string): readonly MarketProvider[] {
     const known = this.listed.get(marketplace)
-    const profiles = this.store.profiles.size
-    if (known !== undefined && known.profiles === profiles && Date.now() - known.at < RELIST_MS) return known.providers
+    const { version } = this.members
+    if (known !== undefined && known.version === version && Date.now() - known.at < RELIST_MS) return known.providers
     const kinds = new Set(this.store.governance.get(marketplace)?.record.body.roles.filter(r => r.may.includes('provide')).map(r => r.kind) ?? [])
     const providers: MarketProvider[] = []
-    for (const p of this.store.profiles.values()) {
-      const body = p.record.body
-      if (!kinds.has(body.kind)) continue
-      let key = this.keys.get(body.party)
-      if (key === undefined) { key = partyKey(body.party); this.keys.set(body.party, key) }
-      providers.push({ party: body.party, key })
+    for (const party of this.members.partiesOf(marketplace)) {
+      const kind = this.store.profiles.get(party)?.record.body.kind
+      if (kind === undefined || !kinds.has(kind)) continue
+      let key = this.keys.get(party)
+      if (key === undefined) { key = partyKey(party); this.keys.set(party, key) }
+      providers.push({ party, key })
     }
-    this.listed.set(marketplace, { providers, at: Date.now(), profiles })
+    this.listed.set(marketplace, { providers, at: Date.now(), version })
     return providers
   }
 }

@@ -18,7 +18,7 @@ import { parseCommitmentQuery } from './queries.js'
 import { TelemetryStore } from './telemetry-store.js'
 import { AnswerLag } from './answer-lag.js'
 import { SettlementBacklog } from './settlement-backlog.js'
-import { commitDelayMs, MarketProviders, rankOf } from './commit-waves.js'
+import { commitDelayMs, rankOf, type MarketProviders } from './commit-waves.js'
 import { READINGS_REUSE_MS, RecentResults } from './recent-results.js'
 import { faultPoint, crashPointAt } from '../node/fault-points.js'
 import { fromTheFuture } from '../node/clock.js'
@@ -59,7 +59,6 @@ export class Provider {
   private batch: Array<Verified<'grid.request'>> = []
   /** First-come requests waiting for their wave (commit-waves.ts), by id. */
   private readonly waiting = new Map<string, { request: Verified<'grid.request'>, timer: NodeJS.Timeout }>()
-  private readonly providers: MarketProviders
   readonly telemetry: TelemetryStore
   private readonly spanReadings = new RecentResults<Envelope[]>(READINGS_REUSE_MS)
 
@@ -73,10 +72,10 @@ export class Provider {
     private readonly ctx: PartyContext,
     private readonly building: BuildingPort,
     private readonly credentials: CredentialStore,
-    private readonly bidRate: BidPolicy
+    private readonly bidRate: BidPolicy,
+    private readonly providers: MarketProviders
   ) {
     this.telemetry = new TelemetryStore(ctx.db)
-    this.providers = new MarketProviders(credentials)
   }
 
   /** Orders of every accepted commitment that has not been settled yet (capacity in use). */

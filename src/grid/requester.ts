@@ -28,18 +28,20 @@ import { termsMismatch } from './terms.js'
 import { TelemetryStore } from './telemetry-store.js'
 import { READINGS_REUSE_MS, RecentResults } from './recent-results.js'
 import { ANSWER_LIMITS, TELEMETRY_LIMITS } from './limits.js'
-import { MarketProviders } from './commit-waves.js'
+import type { MarketProviders } from './commit-waves.js'
 
 export type RequestParams = Omit<RequestBody, 'requester' | 'nonce' | 'issuedAt'>
 
 export class Requester {
   readonly telemetry: TelemetryStore
 
-  private readonly providers: MarketProviders
-
-  constructor (private readonly ctx: PartyContext, private readonly channel: RequestChannel, private readonly directory: Directory) {
+  constructor (
+    private readonly ctx: PartyContext,
+    private readonly channel: RequestChannel,
+    private readonly directory: Directory,
+    private readonly providers: MarketProviders
+  ) {
     this.telemetry = new TelemetryStore(ctx.db)
-    this.providers = new MarketProviders(directory.store)
   }
 
   async publish (params: RequestParams): Promise<Verified<'grid.request'>> {

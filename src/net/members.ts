@@ -28,9 +28,21 @@ export function decodeCredentialBatch (data: Uint8Array): Array<Verified<Credent
   return records.map(r => verifyRecord(r, CREDENTIAL_TYPES))
 }
 
-export class MembersChannel {
+/** Who is in a marketplace, as its members topic shows: parties whose profile was announced there. */
+export interface MarketMembership {
+  partiesOf: (marketplace: string) => ReadonlySet<string>
+  /** Grows whenever a party is first seen in a marketplace. */
+  readonly version: number
+}
+
+export class MembersChannel implements MarketMembership {
   readonly stats: GossipStats = { accepted: 0, rejected: {}, ignored: {} }
   private readonly verified = new WeakMap<Uint8Array, Array<Verified<CredentialType>>>()
+  /** Marketplace of each members topic joined. */
+  private readonly marketplaces = new Map<string, string>()
+  /** In memory only: members announce again every 30 s and to every new subscriber. */
+  private readonly parties = new Map<string, Set<string>>()
+  version = 0
 
   constructor (
     private readonly net: PairgridLibp2p,
@@ -39,12 +51,28 @@ export class MembersChannel {
   ) {
     net.services.pubsub.addEventListener('message', (evt) => {
       const v = this.verified.get(evt.detail.data)
-      if (v !== undefined) void this.onRecords(v).catch(err => this.log.error({ err: (err as Error).message }, 'could not store credentials'))
+      if (v === undefined) return
+      const marketplace = this.marketplaces.get(evt.detail.topic)
+      if (marketplace !== undefined) this.note(marketplace, v)
+      void this.onRecords(v).catch(err => this.log.error({ err: (err as Error).message }, 'could not store credentials'))
     })
+  }
+
+  partiesOf (marketplace: string): ReadonlySet<string> { return this.parties.get(marketplace) ?? new Set() }
+
+  private note (marketplace: string, records: Array<Verified<CredentialType>>): void {
+    let known = this.parties.get(marketplace)
+    if (known === undefined) this.parties.set(marketplace, known = new Set())
+    for (const r of records) {
+      if (r.record.type !== 'party.profile') continue
+      const party = (r as Verified<'party.profile'>).record.body.party
+      if (!known.has(party)) { known.add(party); this.version++ }
+    }
   }
 
   join (marketplace: string): void {
     const topic = membersTopic(marketplace)
+    this.marketplaces.set(topic, marketplace)
     this.net.services.pubsub.topicValidators.set(topic, (peer, msg) => this.validate(peer, msg))
     scoreTopic(this.net.services.pubsub, topic)
     this.net.services.pubsub.subscribe(topic)

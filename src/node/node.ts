@@ -15,6 +15,7 @@ import { serveMessages } from '../net/message-stream.js'
 import { TransactionBook, type Tx } from '../grid/book.js'
 import { Requester } from '../grid/requester.js'
 import { Provider } from '../grid/provider.js'
+import { MarketProviders } from '../grid/commit-waves.js'
 import { COMMIT_LIMITS, REGULATION_LIMITS, SETTLE_LIMITS, SIGNALS_LIMITS, TELEMETRY_LIMITS } from '../grid/limits.js'
 import type { PartyContext } from '../grid/context.js'
 import { settlementMethod } from '../market/methods.js'
@@ -154,7 +155,8 @@ export class PairgridNode {
     await serve(net, PROTOCOL_PROFILE, PROFILE_LIMITS, async () => this.directory.ownCredentials(), logger, this.rpcStats)
     await serve(net, PROTOCOL_CHECKPOINT, CHECKPOINT_LIMITS, async (bytes) => this.ledger.onQuery(bytes), logger, this.rpcStats)
 
-    const requester = new Requester(this.ctx, this.channel, this.directory)
+    const providers = new MarketProviders(credentials, this.members)
+    const requester = new Requester(this.ctx, this.channel, this.directory, providers)
     this.requester = requester
     await serve(net, PROTOCOL_COMMIT, COMMIT_LIMITS, async (bytes, party) => await requester.onCommitment(bytes, party), logger, this.rpcStats)
     await serve(net, PROTOCOL_SETTLE, SETTLE_LIMITS, async (bytes, party) => await requester.onSettlement(bytes, party), logger, this.rpcStats)
@@ -166,7 +168,7 @@ export class PairgridNode {
       this.building = building
       meter = building.port.meterId
       const rates = config.bidRates ?? {}
-      const provider = new Provider(this.ctx, building.port, credentials, (service, reserve) => rates[service] ?? Math.floor(reserve * 0.8))
+      const provider = new Provider(this.ctx, building.port, credentials, (service, reserve) => rates[service] ?? Math.floor(reserve * 0.8), providers)
       this.provider = provider
       for (const m of config.marketplaces) this.channel.join(m, { request: r => provider.onRequest(r), filled: n => provider.onFilled(n) })
       await serve(net, PROTOCOL_TELEMETRY, TELEMETRY_LIMITS, async (bytes, party) => await provider.onTelemetry(bytes, party), logger, this.rpcStats)

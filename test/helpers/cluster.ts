@@ -63,7 +63,7 @@ export class Cluster {
     return n
   }
 
-  async status (name: string): Promise<{ addrs: string[], party: string, marketplaces: Record<string, { meshPeers: number }>, gossip: { rejected: Record<string, number> }, refusals?: Record<string, number> }> {
+  async status (name: string): Promise<{ addrs: string[], party: string, marketplaces: Record<string, { meshPeers: number }>, gossip: { accepted: number, rejected: Record<string, number> }, refusals?: Record<string, number> }> {
     return await this.node(name).control.call('GET', '/v1/status')
   }
 

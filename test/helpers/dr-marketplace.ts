@@ -27,9 +27,9 @@ export const DR_MARKETPLACE = {
   tariffs: [{ reference: 'tariff/dr', service: 'demand-response', price: DR_PRICE }]
 }
 
-/** A scenario of this marketplace alone, with the given parties and no frameworks or scripted requests. */
-export function drScenario (name: string, description: string, speed: number, meterIntervalMs: number, parties: unknown[]): Scenario {
+/** A scenario of this marketplace (and copies of it under other names), with the given parties and no frameworks or scripted requests. */
+export function drScenario (name: string, description: string, speed: number, meterIntervalMs: number, parties: unknown[], copies: string[] = []): Scenario {
   return parseScenario({
-    name, description, speed, startTimeUtc: '14:00', meterIntervalMs, authorities: DR_AUTHORITIES, marketplaces: [DR_MARKETPLACE], parties, frameworks: [], requests: []
+    name, description, speed, startTimeUtc: '14:00', meterIntervalMs, authorities: DR_AUTHORITIES, marketplaces: [DR_MARKETPLACE, ...copies.map(n => ({ ...DR_MARKETPLACE, name: n }))], parties, frameworks: [], requests: []
   }, `${name} test`)
 }
