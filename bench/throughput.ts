@@ -129,7 +129,8 @@ export async function runPairs (pairs: number, slots: number, name: string): Pro
     const acceptedNow = (): number => [...node.book.txs.values()].filter(tx => tx.answer?.record.type === 'grid.acceptance').length
     // How long after its window each settlement may come, in wall ms: from the shortest to the longest.
     const grace = windows.flat().map(start => (settlementExpiry(start + WINDOW_MS, settleMs) - start - WINDOW_MS) / speed)
-    await waitFor('settlements', () => outcome.settled.length + outcome.disputed.length + outcome.expired.length >= acceptedNow() ? true : undefined, Math.max(20_000, Math.max(...grace) + 5_000), 100).catch(() => {})
+    const [graceMin, graceMax] = [Math.min(...grace), Math.max(...grace)]
+    await waitFor('settlements', () => outcome.settled.length + outcome.disputed.length + outcome.expired.length >= acceptedNow() ? true : undefined, Math.max(20_000, graceMax + 5_000), 100).catch(() => {})
     const tEnd = performance.now()
     const wallS = (tEnd - t0) / 1000
     const settled = outcome.settled.length
@@ -146,7 +147,7 @@ export async function runPairs (pairs: number, slots: number, name: string): Pro
     const lag = summarize(outcome.settledLag)
     say(`published ${published} requests (${publishFailures} refused at publish), ${accepted} commitments accepted, ${rejected} rejected ${JSON.stringify(count(rejections))}; ${settled} settled (countersigned), ${outcome.disputed.length} disputed ${JSON.stringify(count(outcome.disputed))}, ${outcome.expired.length} expired ${JSON.stringify(count(outcome.expired))}`)
     say(`${settled} settled of ${published} offered over ${spanS} s of slots: ${perPair.toFixed(1)} tx/s per pair (offered ${offered}); the run took ${wallS.toFixed(1)} s wall`)
-    say(`window end → countersigned at the requester (wall): p50 ${lag.p50.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms (deadline ${Math.min(...grace) === Math.max(...grace) ? grace[0]!.toFixed(0) : `${Math.min(...grace).toFixed(0)}–${Math.max(...grace).toFixed(0)}`} ms after the window)`)
+    say(`window end → countersigned at the requester (wall): p50 ${lag.p50.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms (deadline ${graceMin === graceMax ? graceMin.toFixed(0) : `${graceMin.toFixed(0)}–${graceMax.toFixed(0)}`} ms after the window)`)
     const buildingCpu = cpu.buildings.reduce((a, b) => a + b, 0)
     say(`CPU per settled transaction: requester ${(cpu.requester / Math.max(1, settled)).toFixed(2)} ms, building ${(buildingCpu / Math.max(1, settled)).toFixed(2)} ms (both include meter signing and idle timers); CPU used: requester ${(cpu.requester / 1000 / wallS * 100).toFixed(0)} %, buildings ${cpu.buildings.map(c => (c / 1000 / wallS * 100).toFixed(0) + ' %').join(', ')} of a core, over the whole run`)
     const cores = (cpu.requester + buildingCpu) / 1000 / wallS

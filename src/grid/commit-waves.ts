@@ -33,9 +33,14 @@ export function commitDelayMs (rank: number, answerLagMs: number, timeLeftMs: nu
   return Math.floor(Math.max(0, Math.min(wave * (SLOT_FLOOR_MS + LAG_MULTIPLE * answerLagMs), MAX_DELAY_MS, timeLeftMs * SHARE_OF_TIME_LEFT)))
 }
 
+/** Keys of the parties ranked so far: one hash per party, not per request. */
+const keys = new Map<string, number>()
+
 /** A party's fixed 32-bit key for the ranking: the first 4 bytes of SHA-256 of its id. */
 export function partyKey (party: string): number {
-  return createHash('sha256').update(party).digest().readUInt32BE(0)
+  let key = keys.get(party)
+  if (key === undefined) keys.set(party, key = createHash('sha256').update(party).digest().readUInt32BE(0))
+  return key
 }
 
 /** MurmurHash3's 32-bit finaliser: a bijection that mixes every input bit into every output bit. */
@@ -75,7 +80,6 @@ const RELIST_MS = 10_000
  */
 export class MarketProviders {
   private readonly listed = new Map<string, { providers: MarketProvider[], at: number, version: number }>()
-  private readonly keys = new Map<string, number>()
 
   constructor (private readonly store: CredentialStore, private readonly members: MarketMembership) {}
 
@@ -87,10 +91,7 @@ export class MarketProviders {
     const providers: MarketProvider[] = []
     for (const party of this.members.partiesOf(marketplace)) {
       const kind = this.store.profiles.get(party)?.record.body.kind
-      if (kind === undefined || !kinds.has(kind)) continue
-      let key = this.keys.get(party)
-      if (key === undefined) { key = partyKey(party); this.keys.set(party, key) }
-      providers.push({ party, key })
+      if (kind !== undefined && kinds.has(kind)) providers.push({ party, key: partyKey(party) })
     }
     this.listed.set(marketplace, { providers, at: Date.now(), version })
     return providers
