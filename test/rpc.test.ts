@@ -1,16 +1,17 @@
 // The request/response streams over real libp2p on loopback TCP: a burst of calls to one peer
 // beyond what it accepts at once is queued on our side, not reset on its side; a burst on a new
-// connection does not lose it.
+// connection does not lose it; streams carry one exchange after another and are closed when idle.
 import { describe, it, expect, afterAll } from 'vitest'
 import { pino } from 'pino'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createNet, muxer, MAX_EARLY_STREAMS, type PairgridLibp2p } from '../src/net/libp2p.js'
 import * as ids from '../src/net/protocol-ids.js'
 import { lpStream, multiaddrConnectionPair } from '@libp2p/utils'
-import { call, serve, RPC_MAX_INBOUND_STREAMS, RPC_MAX_OUTBOUND_STREAMS, type RpcStats } from '../src/net/rpc.js'
+import { call, closeKeptStreams, serve, RPC_MAX_INBOUND_STREAMS, RPC_MAX_OUTBOUND_STREAMS, RPC_REQUEST_TIMEOUT_MS, type RpcStats } from '../src/net/rpc.js'
+import { RPC_IDLE_MS } from '../src/net/rpc-pool.js'
 
 const nets: PairgridLibp2p[] = []
-afterAll(async () => { await Promise.all(nets.map(async n => { await n.stop() })) })
+afterAll(async () => { await Promise.all(nets.map(async n => { await closeKeptStreams(n); await n.stop() })) })
 
 const limits = { maxRequestBytes: 1024, maxResponseBytes: 1024, timeoutMs: 20_000 }
 
@@ -70,6 +71,80 @@ describe('rpc calls to one peer', () => {
     await expect(late).rejects.toThrow(/timeout|abort/i)
     release.resolve()
     expect(await Promise.all(held)).toEqual(held.map(() => ({ ok: true })))
+  })
+})
+
+const encode = (x: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(x))
+const decode = (b: { subarray: () => Uint8Array }): unknown => JSON.parse(new TextDecoder().decode(b.subarray()))
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/** Counts the streams `net` opens. */
+function countDials (net: PairgridLibp2p): { n: number } {
+  const count = { n: 0 }
+  const dial = net.dialProtocol.bind(net)
+  net.dialProtocol = async (...args: Parameters<typeof dial>) => { count.n++; return await dial(...args) }
+  return count
+}
+
+describe('streams kept between calls', () => {
+  const echo = async (bytes: Uint8Array): Promise<unknown> => {
+    const body = JSON.parse(new TextDecoder().decode(bytes)) as { refuse?: boolean }
+    if (body.refuse === true) throw new Error('refused on purpose')
+    return { echo: body }
+  }
+
+  it('calls one after another share one stream; a refused call ends it; an idle one is closed after a while', async () => {
+    const [a, b] = await pair()
+    const stats: RpcStats = { served: 0, refused: {} }
+    await serve(b, '/pairgrid-test/keep/1', limits, echo, pino({ level: 'silent' }), stats)
+    const dials = countDials(a)
+    for (let i = 0; i < 20; i++) expect(await call(a, b.peerId, '/pairgrid-test/keep/1', { i }, limits)).toEqual({ echo: { i } })
+    expect(dials.n).toBe(1)
+    await expect(call(a, b.peerId, '/pairgrid-test/keep/1', { refuse: true }, limits)).rejects.toMatchObject({ name: 'RemoteError', code: 'Error' })
+    expect(await call(a, b.peerId, '/pairgrid-test/keep/1', { i: 20 }, limits)).toEqual({ echo: { i: 20 } })
+    expect(dials.n).toBe(2)
+    await sleep(RPC_IDLE_MS + 500)
+    const streams = (): number => a.getConnections(b.peerId).flatMap(c => c.streams).filter(s => s.protocol === '/pairgrid-test/keep/1').length
+    expect(streams()).toBe(0)
+    expect(await call(a, b.peerId, '/pairgrid-test/keep/1', { i: 21 }, limits)).toEqual({ echo: { i: 21 } })
+    expect(dials.n).toBe(3)
+    expect(stats).toEqual({ served: 22, refused: { Error: 1 } })
+  }, 15_000)
+
+  it('the listener answers each request of a stream in turn, and closes one that brings no new request in time without writing to it', async () => {
+    const [a, b] = await pair()
+    const stats: RpcStats = { served: 0, refused: {} }
+    await serve(b, '/pairgrid-test/turns/1', limits, echo, pino({ level: 'silent' }), stats)
+    const stream = await a.dialProtocol(b.peerId, '/pairgrid-test/turns/1')
+    const lp = lpStream(stream)
+    for (let i = 0; i < 3; i++) {
+      await lp.write(encode({ i }))
+      expect(decode(await lp.read())).toEqual({ echo: { i } })
+    }
+    const t0 = Date.now()
+    // Nothing more comes: the read ends when the listener closes its side, not with an answer.
+    await expect(lp.read({ signal: AbortSignal.timeout(RPC_REQUEST_TIMEOUT_MS + 3_000) })).rejects.toMatchObject({ name: 'UnexpectedEOFError' })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(RPC_REQUEST_TIMEOUT_MS - 100)
+    expect(stream.remoteWriteStatus).not.toBe('writable')
+    expect(stats).toEqual({ served: 3, refused: {} })
+    await stream.close()
+  }, 15_000)
+
+  it('a kept stream the listener wrote to between calls is not read for the next answer', async () => {
+    const [a, b] = await pair()
+    let answers = 0
+    await b.handle('/pairgrid-test/chatty/1', async (stream) => {
+      const lp = lpStream(stream)
+      for (;;) {
+        try { await lp.read() } catch { return }
+        await lp.write(encode({ answer: ++answers }))
+        await sleep(50)
+        await lp.write(encode({ answer: 'stale' }))
+      }
+    })
+    expect(await call(a, b.peerId, '/pairgrid-test/chatty/1', {}, limits)).toEqual({ answer: 1 })
+    await sleep(150)
+    expect(await call(a, b.peerId, '/pairgrid-test/chatty/1', {}, limits)).toEqual({ answer: 2 })
   })
 })
 

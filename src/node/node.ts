@@ -9,7 +9,7 @@ import { RecordLog } from '../log/record-log.js'
 import { makeBundle, type AuditBundle } from '../log/bundle.js'
 import { createNet, type PairgridLibp2p } from '../net/libp2p.js'
 import { RequestChannel } from '../net/gossip.js'
-import { serve, type RpcStats } from '../net/rpc.js'
+import { closeKeptStreams, serve, type RpcStats } from '../net/rpc.js'
 import { PROTOCOL_COMMIT, PROTOCOL_REGULATION, PROTOCOL_SETTLE, PROTOCOL_SIGNALS, PROTOCOL_TELEMETRY } from '../net/protocol-ids.js'
 import { serveMessages } from '../net/message-stream.js'
 import { TransactionBook, type Tx } from '../grid/book.js'
@@ -312,6 +312,7 @@ export class PairgridNode {
     this.requester.stop()
     await this.trade?.stop()
     await this.building?.stop()
+    await closeKeptStreams(this.net)
     await this.net.stop()
     await this.db.close()
     this.logger.info('node stopped')
