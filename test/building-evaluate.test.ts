@@ -15,10 +15,10 @@
 //   PAIRGRID_RECORD_EVALUATE_FIXTURE=1 npx vitest run test/building-evaluate.test.ts
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { evaluate, type Evaluation, type EvaluationInput } from '../src/building/evaluate.js'
+import { evaluate, mergeAlikeDemandResponse, type Evaluation, type EvaluationInput } from '../src/building/evaluate.js'
 import { arbitrate, type ArbitrationCandidate } from '../src/building/scheduler.js'
 import { SERVICES, makeOrder, unitOf, type DispatchOrder, type Service } from '../src/building/order.js'
-import type { PlanState } from '../src/building/plan.js'
+import { plan, type PlanState } from '../src/building/plan.js'
 import { WHOLE_BUILDING, elementIds, type BuildingSpec } from '../src/building/spec.js'
 import { DAY0, H, MIN, forecast, momentFields, recordedFixture, specOf, type SpecName } from './helpers/recorded-building.js'
 
@@ -406,6 +406,36 @@ function record (): Fixture {
 
 const heldCount = (c: Base): number => held(c.held, c.now).length
 
+describe('held demand-response orders merged for the planner', () => {
+  const spec = specOf('fine')
+  const [r1, r2] = spec.racks.map(r => r.id)
+  const w = { start: DAY0 + 10 * H, end: DAY0 + 11 * H }
+  const dr = (id: string, reductionW: number, elements: string[], window = w): DispatchOrder => makeOrder(id, 'demand-response', window, reductionW, elements)
+  const state = (baselines?: PlanState['baselines']): PlanState => ({ racks: [], ...(baselines === undefined ? {} : { baselines }) })
+
+  it('merges orders alike in window, elements and fixed baseline into the first, with the summed reduction', () => {
+    const fr = makeOrder('f', 'frequency-regulation', w, 1_000, [WHOLE_BUILDING])
+    expect(mergeAlikeDemandResponse([dr('a', 100, [r1!]), fr, dr('b', 250, [r1!]), dr('c', 7, [r1!])], state())).toEqual([dr('a', 357, [r1!]), fr])
+    expect(mergeAlikeDemandResponse([dr('a', 100, [r1!]), dr('b', 100, [r1!])], state({ a: { w: 5_000 }, b: { w: 5_000 } }))).toEqual([dr('a', 200, [r1!])])
+  })
+
+  it('keeps apart what the planner reads differently, and merges nothing it cannot sum exactly', () => {
+    const apart = [
+      [dr('a', 100, [r1!]), dr('b', 100, [r2!])],
+      [dr('a', 100, [r1!]), dr('b', 100, [r1!], { start: w.start, end: w.end + MIN })],
+      [dr('a', 100, [r1!]), dr('b', 100, [r1!, r2!])]
+    ]
+    for (const orders of apart) expect(mergeAlikeDemandResponse(orders, state())).toBeUndefined()
+    const alike = [dr('a', 100, [r1!]), dr('b', 100, [r1!])]
+    expect(mergeAlikeDemandResponse(alike, state({ a: { w: 5_000 } }))).toBeUndefined()
+    expect(mergeAlikeDemandResponse(alike, state({ a: { w: 5_000 }, b: { w: 5_001 } }))).toBeUndefined()
+    expect(mergeAlikeDemandResponse(alike, state({ a: { w: 0 }, b: { w: -0 } }))).toBeUndefined()
+    expect(mergeAlikeDemandResponse([dr('a', 100, [r1!]), dr('a', 100, [r1!])], state())).toBeUndefined()
+    expect(mergeAlikeDemandResponse([dr('request', 100, [r1!]), dr('b', 100, [r1!])], state())).toBeUndefined()
+    expect(mergeAlikeDemandResponse([dr('a', 2 ** 52, [r1!]), dr('b', 2 ** 52, [r1!])], state())).toBeUndefined()
+  })
+})
+
 describe('building decisions (recorded)', () => {
   if (FIXTURE.recording) {
     it('records the fixture', () => {
@@ -432,6 +462,30 @@ describe('building decisions (recorded)', () => {
     for (const [i, { input, expect: want }] of (fixture?.evaluations ?? []).entries()) {
       expect({ case: i, got: runEvaluation(input) }).toStrictEqual({ case: i, got: want })
     }
+  }, 300_000)
+
+  it('held demand-response orders merged where alike plan as the orders do: fit, or fail at the same step for the same reason', () => {
+    const outcome = { merged: 0, fits: 0, fails: 0 }
+    for (const [i, { input }] of (fixture?.evaluations ?? []).entries()) {
+      const base = baseOf(input)
+      const merged = mergeAlikeDemandResponse(base.committed, base.state)
+      const ask = request(input.ask, input.now)
+      if (merged === undefined || !SERVICES.includes(ask.service as Service) || ask.quantity.unit !== unitOf(ask.service as Service)) continue
+      outcome.merged++
+      expect(merged.length).toBeLessThan(base.committed.length)
+      const candidate = makeOrder('request', ask.service as Service, ask.window, ask.quantity.value, [WHOLE_BUILDING])
+      const planOf = (orders: DispatchOrder[]): unknown => {
+        const v = plan({ ...base, orders: [...orders, candidate] })
+        return v === undefined ? 'fits' : { reason: v.reason, t: v.t, detail: v.detail }
+      }
+      const want = planOf(base.committed)
+      expect({ case: i, got: planOf(merged) }).toStrictEqual({ case: i, got: want })
+      if (want === 'fits') outcome.fits++
+      else outcome.fails++
+    }
+    // Both sides of the claim are exercised.
+    expect(outcome.fits).toBeGreaterThan(10)
+    expect(outcome.fails).toBeGreaterThan(10)
   }, 300_000)
 
   it('arbitrate: same decisions, reasons, details and elements', () => {
