@@ -15,7 +15,8 @@
 //   PAIRGRID_RECORD_EVALUATE_FIXTURE=1 npx vitest run test/building-evaluate.test.ts
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { evaluate, mergeAlikeDemandResponse, type Evaluation, type EvaluationInput } from '../src/building/evaluate.js'
+import { evaluate, type Evaluation, type EvaluationInput } from '../src/building/evaluate.js'
+import { MergedOrders } from '../src/building/merged-orders.js'
 import { arbitrate, type ArbitrationCandidate } from '../src/building/scheduler.js'
 import { SERVICES, makeOrder, unitOf, type DispatchOrder, type Service } from '../src/building/order.js'
 import { plan, type PlanState } from '../src/building/plan.js'
@@ -412,27 +413,37 @@ describe('held demand-response orders merged for the planner', () => {
   const w = { start: DAY0 + 10 * H, end: DAY0 + 11 * H }
   const dr = (id: string, reductionW: number, elements: string[], window = w): DispatchOrder => makeOrder(id, 'demand-response', window, reductionW, elements)
   const state = (baselines?: PlanState['baselines']): PlanState => ({ racks: [], ...(baselines === undefined ? {} : { baselines }) })
+  const merge = (orders: DispatchOrder[], s = state()): DispatchOrder[] | undefined => MergedOrders.of(orders, s)?.orders
 
   it('merges orders alike in window, elements and fixed baseline into the first, with the summed reduction', () => {
     const fr = makeOrder('f', 'frequency-regulation', w, 1_000, [WHOLE_BUILDING])
-    expect(mergeAlikeDemandResponse([dr('a', 100, [r1!]), fr, dr('b', 250, [r1!]), dr('c', 7, [r1!])], state())).toEqual([dr('a', 357, [r1!]), fr])
-    expect(mergeAlikeDemandResponse([dr('a', 100, [r1!]), dr('b', 100, [r1!])], state({ a: { w: 5_000 }, b: { w: 5_000 } }))).toEqual([dr('a', 200, [r1!])])
+    const orders = [dr('a', 100, [r1!]), fr, dr('b', 250, [r1!]), dr('c', 7, [r1!])]
+    expect(merge(orders)).toEqual([dr('a', 357, [r1!]), fr])
+    expect(orders[0]).toEqual(dr('a', 100, [r1!]))
+    expect(merge([dr('a', 100, [r1!]), dr('b', 100, [r1!])], state({ a: { w: 5_000 }, b: { w: 5_000 } }))).toEqual([dr('a', 200, [r1!])])
+    // Interleaved windows still meet their groups; an order added later joins its group too.
+    const later = { start: w.end, end: w.end + H }
+    const m = MergedOrders.of([dr('a', 1, [r1!]), dr('x', 10, [r1!], later), dr('b', 2, [r1!]), dr('y', 20, [r1!], later)], state())!
+    expect(m.add(dr('c', 4, [r1!]))).toBe(true)
+    expect(m.orders).toEqual([dr('a', 7, [r1!]), dr('x', 30, [r1!], later)])
   })
 
-  it('keeps apart what the planner reads differently, and merges nothing it cannot sum exactly', () => {
+  it('keeps apart what the planner reads differently, and gives up where it cannot merge exactly', () => {
     const apart = [
       [dr('a', 100, [r1!]), dr('b', 100, [r2!])],
       [dr('a', 100, [r1!]), dr('b', 100, [r1!], { start: w.start, end: w.end + MIN })],
       [dr('a', 100, [r1!]), dr('b', 100, [r1!, r2!])]
     ]
-    for (const orders of apart) expect(mergeAlikeDemandResponse(orders, state())).toBeUndefined()
+    for (const orders of apart) expect(merge(orders)).toEqual(orders)
     const alike = [dr('a', 100, [r1!]), dr('b', 100, [r1!])]
-    expect(mergeAlikeDemandResponse(alike, state({ a: { w: 5_000 } }))).toBeUndefined()
-    expect(mergeAlikeDemandResponse(alike, state({ a: { w: 5_000 }, b: { w: 5_001 } }))).toBeUndefined()
-    expect(mergeAlikeDemandResponse(alike, state({ a: { w: 0 }, b: { w: -0 } }))).toBeUndefined()
-    expect(mergeAlikeDemandResponse([dr('a', 100, [r1!]), dr('a', 100, [r1!])], state())).toBeUndefined()
-    expect(mergeAlikeDemandResponse([dr('request', 100, [r1!]), dr('b', 100, [r1!])], state())).toBeUndefined()
-    expect(mergeAlikeDemandResponse([dr('a', 2 ** 52, [r1!]), dr('b', 2 ** 52, [r1!])], state())).toBeUndefined()
+    for (const baselines of [{ a: { w: 5_000 } }, { a: { w: 5_000 }, b: { w: 5_001 } }, { a: { w: 0 }, b: { w: -0 } }, { a: { w: 1, var: 2 }, b: { w: 1 } }]) {
+      expect(merge(alike, state(baselines))).toEqual(alike)
+    }
+    expect(merge([dr('a', 100, [r1!]), dr('a', 100, [r1!])])).toBeUndefined()
+    expect(merge([dr('request', 100, [r1!]), dr('b', 100, [r1!])])).toBeUndefined()
+    expect(merge([dr('a', 2 ** 52, [r1!]), dr('b', 2 ** 52, [r1!])])).toBeUndefined()
+    const m = MergedOrders.of(alike, state())!
+    expect(m.add(dr('b', 1, [r1!]))).toBe(false)
   })
 })
 
@@ -468,9 +479,9 @@ describe('building decisions (recorded)', () => {
     const outcome = { merged: 0, fits: 0, fails: 0 }
     for (const [i, { input }] of (fixture?.evaluations ?? []).entries()) {
       const base = baseOf(input)
-      const merged = mergeAlikeDemandResponse(base.committed, base.state)
+      const merged = MergedOrders.of(base.committed, base.state)?.orders
       const ask = request(input.ask, input.now)
-      if (merged === undefined || !SERVICES.includes(ask.service as Service) || ask.quantity.unit !== unitOf(ask.service as Service)) continue
+      if (merged === undefined || merged.length === base.committed.length || !SERVICES.includes(ask.service as Service) || ask.quantity.unit !== unitOf(ask.service as Service)) continue
       outcome.merged++
       expect(merged.length).toBeLessThan(base.committed.length)
       const candidate = makeOrder('request', ask.service as Service, ask.window, ask.quantity.value, [WHOLE_BUILDING])

@@ -9,6 +9,7 @@
 import type { Window } from '../records/common-schemas.js'
 import { actionStart, isService, isTracking, makeOrder, overlaps, quantityOf, unitOf, type DispatchOrder, type Service } from './order.js'
 import { plan, upper, FR_ENERGY_SHARE, MAX_PLAN_MS, PLAN_STEP_MS, type PlanState, type PlanViolation } from './plan.js'
+import { CANDIDATE, MergedOrders, num } from './merged-orders.js'
 import { Plant } from './plant.js'
 import { RESPONSE_TOLERANCE } from './responses.js'
 import { WHOLE_BUILDING, type BuildingSpec } from './spec.js'
@@ -18,7 +19,6 @@ export const MAX_WINDOW_MS = 24 * 3_600_000
 /** Frequency regulation must reach a full swing within this (seed 000: under four seconds). */
 export const FR_RESPONSE_MS = 4_000
 const MS_PER_H = 3_600_000
-const CANDIDATE = 'request'
 
 export type RefusalReason = 'insufficient-energy' | 'insufficient-power' | 'insufficient-kvar' | 'insufficient-load' | 'conflict' | 'outside-surface' | 'unsupported-service'
 
@@ -37,6 +37,8 @@ export interface EvaluationInput {
   loadForecastW: (t: number) => number
   /** orders of every commitment not yet settled, in every marketplace */
   committed: readonly DispatchOrder[]
+  /** `committed` with alike orders merged (merged-orders.ts), where the caller keeps it; made here otherwise */
+  merged?: readonly DispatchOrder[]
 }
 
 const refuse = (reason: RefusalReason, detail: string, conflictWith?: string): Evaluation =>
@@ -73,8 +75,8 @@ export function evaluate (input: EvaluationInput): Evaluation {
   // Whether the request fits is asked of the held orders merged where they are alike (the same
   // answer from far fewer orders); a refusal is worked out on the orders themselves, whose ids
   // its text names.
-  const merged = mergeAlikeDemandResponse(input.committed, input.state)
-  if (merged !== undefined) {
+  const merged = input.merged ?? MergedOrders.of(input.committed, input.state)?.orders
+  if (merged !== undefined && merged.length < input.committed.length) {
     for (const elements of sets) if (attempt(elements, merged) === undefined) return { ok: true, elements }
   }
   let last: PlanViolation | undefined
@@ -94,59 +96,6 @@ export function evaluate (input: EvaluationInput): Evaluation {
   // Only orders already over stand in the way (what they drew from the battery, their rebound).
   if (culprit === undefined) return refuse(together.reason, `the request fits alone, not after the orders already carried out: ${together.detail}`)
   return refuse('conflict', `the request fits alone, not with ${culprit.id} (${culprit.service}): ${together.reason}: ${together.detail}`, culprit.id)
-}
-
-/** A number (or undefined, null) as text that tells every value apart (String(-0) is "0"); undefined for anything else. */
-const num = (x: unknown): string | undefined => typeof x === 'number' ? (Object.is(x, -0) ? '-0' : String(x)) : x === undefined ? 'u' : x === null ? 'n' : undefined
-
-/**
- * The held demand-response orders alike in everything the planner reads of them — window,
- * elements, the baseline already fixed for them — as one order with their summed reduction, under
- * the first one's id. The planner (plan.ts, controller.ts) holds demand response at the lowest
- * baseline less the sum of the reductions, sheds and discharges with the union of the elements
- * named, and predicts one baseline per window; so with unique ids (the baselines are kept by id)
- * and safe-integer reductions (sums exact in any grouping) the plan of the merged orders fails
- * exactly when, where and why the plan of the orders does — test/building-evaluate.test.ts checks
- * it on the recorded cases. Hundreds of requests answered in one window (a busy marketplace) are
- * then planned as one order. Undefined when nothing merges or those conditions do not hold.
- */
-export function mergeAlikeDemandResponse (committed: readonly DispatchOrder[], state: PlanState): DispatchOrder[] | undefined {
-  type Merged = { order: Extract<DispatchOrder, { service: 'demand-response' }>, w?: number, var?: number }
-  const ids = new Set<string>([CANDIDATE])
-  const groups = new Map<string, Merged>()
-  const out: DispatchOrder[] = []
-  let mass = 0
-  let last: Merged | undefined
-  for (const o of committed) {
-    if (ids.has(o.id)) return undefined
-    ids.add(o.id)
-    if (o.service !== 'demand-response') {
-      out.push(o)
-      continue
-    }
-    if (!Number.isSafeInteger(o.reductionW)) return undefined
-    mass += Math.abs(o.reductionW)
-    const known = state.baselines?.[o.id]
-    // Orders of one window mostly come one after another: compared with the last group first.
-    let group = last !== undefined && alike(last, o, known) ? last : undefined
-    if (group === undefined) {
-      const key = `${num(o.window.start)} ${num(o.window.end)} ${num(known?.w)} ${num(known?.var)} ${JSON.stringify(o.elements)}`
-      group = groups.get(key)
-      if (group === undefined) {
-        group = { order: { ...o }, ...(known === undefined ? {} : { w: known.w, var: known.var }) }
-        groups.set(key, group)
-        out.push(group.order)
-      } else group.order.reductionW += o.reductionW
-    } else group.order.reductionW += o.reductionW
-    last = group
-  }
-  return out.length < committed.length && mass <= Number.MAX_SAFE_INTEGER ? out : undefined
-}
-
-function alike (m: { order: DispatchOrder, w?: number, var?: number }, o: DispatchOrder, known: { w?: number, var?: number } | undefined): boolean {
-  const a = m.order
-  return Object.is(a.window.start, o.window.start) && Object.is(a.window.end, o.window.end) && Object.is(m.w, known?.w) && Object.is(m.var, known?.var) &&
-    a.elements.length === o.elements.length && a.elements.every((e, i) => e === o.elements[i])
 }
 
 /**

@@ -1,6 +1,7 @@
 // Arbitration among simultaneously admissible requests, from one or several marketplaces.
 import type { Window } from '../records/common-schemas.js'
 import { evaluate, type Evaluation, type EvaluationInput } from './evaluate.js'
+import { MergedOrders } from './merged-orders.js'
 import { isService, makeOrder, type DispatchOrder } from './order.js'
 
 export interface ArbitrationCandidate {
@@ -32,9 +33,15 @@ export function arbitrate (candidates: readonly ArbitrationCandidate[], base: Ar
   const ranked = [...candidates].sort((a, b) =>
     Number(b.firm) - Number(a.firm) || b.rateMinor - a.rateMinor || a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const committed: DispatchOrder[] = [...base.committed]
+  // Merged once for the batch and kept in step with what is admitted.
+  let merged = MergedOrders.of(committed, base.state)
   return ranked.map(c => {
-    const decision = evaluate({ ...base, committed, service: c.service, window: c.window, quantity: c.quantity })
-    if (decision.ok && isService(c.service)) committed.push(makeOrder(c.id, c.service, c.window, c.quantity.value, decision.elements))
+    const decision = evaluate({ ...base, committed, ...(merged === undefined ? {} : { merged: merged.orders }), service: c.service, window: c.window, quantity: c.quantity })
+    if (decision.ok && isService(c.service)) {
+      const order = makeOrder(c.id, c.service, c.window, c.quantity.value, decision.elements)
+      committed.push(order)
+      if (merged?.add(order) === false) merged = undefined
+    }
     return { id: c.id, decision }
   })
 }
