@@ -436,7 +436,8 @@ describe('held demand-response orders merged for the planner', () => {
     ]
     for (const orders of apart) expect(merge(orders)).toEqual(orders)
     const alike = [dr('a', 100, [r1!]), dr('b', 100, [r1!])]
-    for (const baselines of [{ a: { w: 5_000 } }, { a: { w: 5_000 }, b: { w: 5_001 } }, { a: { w: 0 }, b: { w: -0 } }, { a: { w: 1, var: 2 }, b: { w: 1 } }]) {
+    const differing: Array<PlanState['baselines']> = [{ a: { w: 5_000 } }, { a: { w: 5_000 }, b: { w: 5_001 } }, { a: { w: 0 }, b: { w: -0 } }, { a: { w: 1, var: 2 }, b: { w: 1 } }]
+    for (const baselines of differing) {
       expect(merge(alike, state(baselines))).toEqual(alike)
     }
     expect(merge([dr('a', 100, [r1!]), dr('a', 100, [r1!])])).toBeUndefined()
@@ -485,7 +486,7 @@ describe('building decisions (recorded)', () => {
       outcome.merged++
       expect(merged.length).toBeLessThan(base.committed.length)
       const candidate = makeOrder('request', ask.service as Service, ask.window, ask.quantity.value, [WHOLE_BUILDING])
-      const planOf = (orders: DispatchOrder[]): unknown => {
+      const planOf = (orders: readonly DispatchOrder[]): unknown => {
         const v = plan({ ...base, orders: [...orders, candidate] })
         return v === undefined ? 'fits' : { reason: v.reason, t: v.t, detail: v.detail }
       }
