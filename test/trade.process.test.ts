@@ -39,7 +39,12 @@ beforeAll(async () => {
   const parties = base.parties.map(p => p.name !== 'ev-site' ? p : { ...p, trade: { ...p.trade!, buyer: { ...p.trade!.buyer!, maxRate: usd(11_000) }, ev: { ...p.trade!.ev!, arrival: '14:00', departure: '17:30' } } })
   c = await Cluster.create(parseScenario({ ...base, parties, requests: [], offers: [], bids: [] }, 'trade test'), SPEED)
   for (const n of ['pv-building', 'buyer-building', 'ev-site']) await c.start(n)
-}, 60_000)
+  // Gossip has no replay: an offer published before a buyer is in the offers mesh never reaches it.
+  const topic = offerTopic(c.market('community-energy'))
+  for (const n of ['pv-building', 'buyer-building', 'ev-site']) {
+    await c.waitFor(`${n} in the offers mesh`, async () => ((await c.node(n).control.call<{ mesh: Record<string, string[]> }>('GET', '/v1/status')).mesh[topic]?.length ?? 0) > 0 ? true : undefined, 30_000)
+  }
+}, 90_000)
 afterAll(async () => { await c.destroy() })
 
 const status = async (n: string): Promise<TradeStatus> => await c.node(n).control.call('GET', '/v1/trade/status')
