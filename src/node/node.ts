@@ -135,7 +135,11 @@ export class PairgridNode {
     node.ledger = new Ledger(db, log, net, logger)
     await node.ledger.load()
     await node.wire()
-    node.connect(opts.bootstrap ?? config.bootstrap)
+    // Transactions resume once each bootstrap peer has been dialled once: a settlement resumed past
+    // its deadline gets a single attempt, which must not be spent before we can reach anyone.
+    await node.connect(opts.bootstrap ?? config.bootstrap)
+    node.requester.resume()
+    node.provider?.resume()
     logger.info({ party: keys.id, peerId: net.peerId.toString(), addrs: net.getMultiaddrs().map(String), logSize: log.head.size }, 'node started')
     return node
   }
@@ -187,8 +191,6 @@ export class PairgridNode {
       ...(this.building !== undefined ? { surface: this.building.surface(), services: this.building.services() } : { services: [] }),
       ...(meter !== undefined ? { meter } : {})
     }, this.clock.now())
-    requester.resume()
-    this.provider?.resume()
     this.announceTimer = setInterval(() => { void this.announce() }, ANNOUNCE_CHECK_MS)
   }
 
@@ -217,9 +219,13 @@ export class PairgridNode {
     }
   }
 
-  /** Dials bootstrap peers in the background, retrying until each answers or the node stops. */
-  private connect (addrs: string[]): void {
-    for (const addr of addrs) {
+  /**
+   * Dials bootstrap peers, retrying in the background until each answers or the node stops;
+   * resolves once each has been tried once (at most the 5-s dial timeout).
+   */
+  private async connect (addrs: string[]): Promise<void> {
+    await Promise.all(addrs.map(async addr => {
+      const tried = Promise.withResolvers<void>()
       void (async () => {
         for (let delay = 100; this.net.status === 'started'; delay = Math.min(delay * 2, 5_000)) {
           try {
@@ -228,11 +234,13 @@ export class PairgridNode {
             return
           } catch (err) {
             this.logger.debug({ addr, err: (err as Error).message }, 'bootstrap dial failed; retrying')
+            tried.resolve()
             await new Promise(resolve => setTimeout(resolve, delay))
           }
         }
-      })()
-    }
+      })().finally(() => { tried.resolve() })
+      await tried.promise
+    }))
   }
 
   view (tx: Tx): TxView {
