@@ -73,6 +73,7 @@ export class StreamPool {
     const next = this.waiting.shift()
     if (next !== undefined) return next(channel)
     const { stream } = channel
+    if (stream.status !== 'open' || stream.remoteWriteStatus !== 'writable') return void this.retire(channel)
     // Anything from the listener between exchanges would be read as the next call's answer.
     const unsolicited = (): void => { this.evict(entry); this.discard(channel, new Error('the listener sent data between exchanges')) }
     const closing = (): void => { this.evict(entry); void this.retire(channel) }
@@ -90,7 +91,6 @@ export class StreamPool {
     stream.addEventListener('message', unsolicited)
     stream.addEventListener('remoteCloseWrite', closing)
     stream.addEventListener('close', gone)
-    if (stream.status !== 'open' || stream.remoteWriteStatus !== 'writable') return closing()
     this.idle.push(entry)
   }
 
